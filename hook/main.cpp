@@ -1,1 +1,51 @@
-int main() { return 0; }  // placeholder, replaced by the real program
+// kod-hook: git's post-receive hook for every Kod repository (enabled through core.hooksPath by
+// the smart-HTTP bridge). Reads "<old> <new> <ref>" lines (githooks(5) post-receive) and queues a
+// push-triggered workflow run per updated branch that has .kod/workflows/*.toml (decisions.md §6);
+// what it prints reaches the pusher as "remote:" lines.
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "lib/core/config.h"
+#include "lib/core/log.h"
+#include "lib/db/db.h"
+#include "lib/service/runs.h"
+
+int main(int argc, char** argv) {
+  kod::log::SetProgram("kod-hook");
+  std::vector<kod::service::RefUpdate> updates;
+  for (std::string line; std::getline(std::cin, line);) {
+    std::istringstream in(line);
+    kod::service::RefUpdate u;
+    if (in >> u.old_oid >> u.new_oid >> u.ref) updates.push_back(u);
+  }
+  const char* repo_id = std::getenv("KOD_HOOK_REPO_ID");
+  const char* repo_name = std::getenv("KOD_HOOK_REPO_NAME");
+  if (repo_id == nullptr || repo_name == nullptr) return 0;  // not pushed through Kod: nothing to do
+  bool explicit_path = false;
+  std::string path = kod::ConfigPath(argc, argv, &explicit_path);
+  auto config = kod::LoadConfig(path, false, kod::ExecutableDir());
+  if (!config.ok()) {
+    std::printf("Kod: workflow runs not queued: %s\n", config.status().message.c_str());
+    return 0;
+  }
+  kod::log::SetLevel(config->log_level);
+  kod::db::Options o;
+  o.host = config->db_host;
+  o.port = config->db_port;
+  o.socket = config->db_socket;
+  o.user = config->db_user;
+  o.password = config->db_password;
+  o.name = config->db_name;
+  kod::db::Session session(o);
+  kod::service::Env env{*config, session, nullptr};
+  auto lines = kod::service::QueuePushRuns(env, std::atoll(repo_id), repo_name, updates);
+  if (!lines.ok()) {
+    std::printf("Kod: workflow runs not queued: %s\n", lines.status().message.c_str());
+    return 0;
+  }
+  for (const std::string& l : *lines) std::printf("%s\n", l.c_str());
+  return 0;
+}

@@ -1,0 +1,235 @@
+#include "lib/service/repos.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/names.h"
+#include "lib/crypto/random.h"
+#include "lib/git/repository.h"
+
+namespace kod::service {
+
+Status (*g_fault_between_db_and_disk)() = nullptr;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const char kNameRule[] = "Name must be alphanumeric with hyphens and underscores only";
+const char kRepoNotFound[] = "Repository not found";
+
+std::string TrashDir(const Config& c) { return c.repos_dir + "/.trash"; }
+
+// rename(2) that refuses to replace an existing target (renameat2 RENAME_NOREPLACE).
+int RenameNoReplace(const std::string& from, const std::string& to) {
+  return renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+}
+
+Status Fault() { return g_fault_between_db_and_disk ? g_fault_between_db_and_disk() : Status::Ok(); }
+
+}  // namespace
+
+std::string RepoPath(const Config& config, const std::string& name) { return config.repos_dir + "/" + name + ".git"; }
+
+Status ValidateNewRepoName(const std::string& name) {
+  if (names::IsReservedRepoName(name)) return InvalidArgument("Repository name 'import' is reserved");
+  if (!names::IsValidRepoName(name)) return InvalidArgument(kNameRule);
+  return Status::Ok();
+}
+
+Result<RepoRef> ResolveRepo(Env& env, const auth::Principal& who, const std::string& name) {
+  if (!names::IsValidRepoName(name) || names::IsReservedRepoName(name)) return NotFound(kRepoNotFound);
+  RepoRef ref;
+  Status s = env.db.Run([&]() -> Status {
+    auto repo = store::RepoStore(env.db).FindByName(name);
+    if (!repo) return NotFound(kRepoNotFound);
+    bool collaborator = false;
+    if (who.username && !who.IsAdmin() && who.token_id != repo->owner_token_id)
+      collaborator = store::CollaboratorStore(env.db).IsCollaborator(repo->id, *who.username);
+    ref.repo = *repo;
+    ref.access = auth::AccessTo(who, repo->owner_token_id, collaborator);
+    return ref.access == auth::RepoAccess::Hidden ? NotFound(kRepoNotFound) : Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return ref;
+}
+
+Status RequireOwner(const RepoRef& ref, const std::string& what) {
+  if (ref.access == auth::RepoAccess::Owner) return Status::Ok();
+  return PermissionDenied("Only the repository owner can " + what);
+}
+
+Result<store::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::string& name) {
+  if (Status v = ValidateNewRepoName(name); !v.ok()) return v;
+  store::Repo repo{0, name, who.token_id, NowMs()};
+  const std::string path = RepoPath(env.config, name);
+  bool created = false;
+  Status s = env.db.Run([&]() -> Status {
+    auto id = store::RepoStore(env.db).Insert(name, who.token_id, repo.created_at);
+    if (!id) return Conflict("Repository already exists");
+    repo.id = *id;
+    // Still inside the transaction: if the directory cannot be created, the row goes too.
+    if (std::error_code ec; fs::exists(path, ec)) {
+      log::Warn("repository directory exists without a row: " + path);
+      return Conflict("Repository already exists");
+    }
+    Status init = git::InitBare(path, env.config.default_branch);
+    created = init.ok();
+    return init;
+  }, /*transaction=*/true);
+  if (!s.ok()) {
+    // The row was rolled back: a directory this call made must not outlive it.
+    if (created) {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+    if (s.code == Code::Internal) log::Error("create " + name + ": " + s.message);
+    return s;
+  }
+  return repo;
+}
+
+Result<std::vector<store::Repo>> ListRepos(Env& env, const auth::Principal& who) {
+  return env.db.Get<std::vector<store::Repo>>([&]() -> Result<std::vector<store::Repo>> {
+    store::RepoStore repos(env.db);
+    if (who.username && !who.IsAdmin()) return repos.ListVisibleTo(who.token_id, *who.username);
+    return repos.List();
+  });
+}
+
+Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
+  RepoDetails d;
+  d.repo = ref.repo;
+  const std::string path = RepoPath(env.config, ref.repo.name);
+  auto branches = git::ListBranches(path);
+  if (!branches.ok()) return branches.status();
+  d.branches = std::move(*branches);
+  auto head = git::DefaultBranch(path);
+  if (!head.ok()) return head.status();
+  d.default_branch = std::move(*head);
+  Status s = env.db.Run([&] {
+    d.collaborators = store::CollaboratorStore(env.db).List(ref.repo.id);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return d;
+}
+
+Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name) {
+  if (Status v = ValidateNewRepoName(new_name); !v.ok()) return v;
+  store::Repo out = ref.repo;
+  if (new_name == ref.repo.name) return out;
+  const std::string from = RepoPath(env.config, ref.repo.name);
+  const std::string to = RepoPath(env.config, new_name);
+  bool moved = false;
+  Status s = env.db.Run([&]() -> Status {
+    moved = false;
+    store::RepoStore repos(env.db);
+    auto locked = repos.LockByName(ref.repo.name);
+    if (!locked || locked->id != ref.repo.id) return NotFound(kRepoNotFound);
+    if (!repos.Rename(ref.repo.id, new_name)) return Conflict("Repository already exists");
+    if (Status f = Fault(); !f.ok()) return f;
+    if (RenameNoReplace(from, to) != 0) {
+      int err = errno;
+      if (err == EEXIST || err == ENOTEMPTY) return Conflict("Repository already exists");
+      return Internal(std::string("rename failed: ") + std::strerror(err));
+    }
+    moved = true;
+    return Status::Ok();
+  }, /*transaction=*/true);
+  if (!s.ok()) {
+    // The transaction rolled back; if the directory had moved (commit failed), move it back.
+    if (moved && RenameNoReplace(to, from) != 0) log::Error("rename rollback failed for " + to);
+    return s;
+  }
+  out.name = new_name;
+  return out;
+}
+
+Status DeleteRepo(Env& env, const RepoRef& ref) {
+  const std::string path = RepoPath(env.config, ref.repo.name);
+  const std::string trash = TrashDir(env.config) + "/" + std::to_string(ref.repo.id) + "-" + crypto::NewId();
+  std::error_code ec;
+  fs::create_directories(TrashDir(env.config), ec);
+  bool moved = false;
+  Status s = env.db.Run([&]() -> Status {
+    moved = false;
+    store::RepoStore repos(env.db);
+    auto locked = repos.LockByName(ref.repo.name);
+    if (!locked || locked->id != ref.repo.id) return NotFound(kRepoNotFound);
+    repos.Delete(ref.repo.id);
+    if (Status f = Fault(); !f.ok()) return f;
+    if (RenameNoReplace(path, trash) != 0) {
+      if (errno != ENOENT) return Internal(std::string("move aside failed: ") + std::strerror(errno));
+    } else {
+      moved = true;
+    }
+    return Status::Ok();
+  }, /*transaction=*/true);
+  if (!s.ok()) {
+    if (moved && RenameNoReplace(trash, path) != 0) log::Error("delete rollback failed for " + path);
+    return s;
+  }
+  if (moved) fs::remove_all(trash, ec);
+  return Status::Ok();
+}
+
+void RecoverTrash(Env& env) {
+  std::error_code ec;
+  fs::directory_iterator it(TrashDir(env.config), ec);
+  if (ec) return;
+  for (const auto& entry : it) {
+    std::string leaf = entry.path().filename().string();
+    size_t dash = leaf.find('-');
+    int64_t id = 0;
+    try {
+      id = std::stoll(leaf.substr(0, dash));
+    } catch (...) {
+      continue;
+    }
+    std::optional<store::Repo> repo;
+    if (!env.db.Run([&] {
+          repo = store::RepoStore(env.db).FindById(id);
+          return Status::Ok();
+        }).ok())
+      return;
+    if (repo) {
+      std::string path = RepoPath(env.config, repo->name);
+      if (RenameNoReplace(entry.path().string(), path) == 0) {
+        log::Warn("restored " + path + " from an interrupted delete");
+        continue;
+      }
+    }
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
+Result<std::vector<std::string>> ListCollaborators(Env& env, const RepoRef& ref) {
+  return env.db.Get<std::vector<std::string>>(
+      [&]() -> Result<std::vector<std::string>> { return store::CollaboratorStore(env.db).List(ref.repo.id); });
+}
+
+Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username) {
+  if (!names::IsValidUsername(username)) return InvalidArgument("username must match ^[A-Za-z0-9_-]{1,64}$");
+  return env.db.Run([&]() -> Status {
+    return store::CollaboratorStore(env.db).Add(ref.repo.id, username, NowMs())
+               ? Status::Ok()
+               : Conflict("Collaborator already exists");
+  });
+}
+
+Status RemoveCollaborator(Env& env, const RepoRef& ref, const std::string& username) {
+  if (!names::IsValidUsername(username)) return NotFound("Collaborator not found");
+  return env.db.Run([&]() -> Status {
+    return store::CollaboratorStore(env.db).Remove(ref.repo.id, username) ? Status::Ok()
+                                                                         : NotFound("Collaborator not found");
+  });
+}
+
+}  // namespace kod::service

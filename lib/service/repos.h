@@ -1,0 +1,75 @@
+// Use cases of repositories and collaborators (api.md, decisions.md §3, §4): the database rows and
+// the bare repositories on disk change together or not at all.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lib/auth/permissions.h"
+#include "lib/core/status.h"
+#include "lib/service/env.h"
+#include "lib/store/repos.h"
+
+namespace kod::service {
+
+/// A repository as one principal sees it.
+struct RepoRef {
+  store::Repo repo;
+  auth::RepoAccess access = auth::RepoAccess::Hidden;
+};
+
+/// `GET /repos/:name` extras, read with libgit2 (decisions.md §4).
+struct RepoDetails {
+  store::Repo repo;
+  std::vector<std::string> branches;
+  std::string default_branch;
+  std::vector<std::string> collaborators;
+};
+
+/// Absolute path of the bare repository of `name`: <repos_dir>/<name>.git.
+std::string RepoPath(const Config& config, const std::string& name);
+
+/// Looks a repository up by its path segment and applies the visibility rule (decisions.md §3):
+/// an invalid name, a missing repository and a hidden one all give NotFound("Repository not found").
+Result<RepoRef> ResolveRepo(Env& env, const auth::Principal& who, const std::string& name);
+
+/// 403 "Only the repository owner can <what>" unless the principal is admin or owner.
+Status RequireOwner(const RepoRef& ref, const std::string& what);
+
+/// Validates a name being created or renamed to: 400 with the rule's message, or the reserved name.
+Status ValidateNewRepoName(const std::string& name);
+
+/// Creates the row (unique index decides concurrent creators: one wins, the others get 409) and
+/// the bare repository with HEAD → refs/heads/<default_branch>. A directory already on disk
+/// without a row is a 409 and is left untouched.
+Result<store::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::string& name);
+
+/// Repositories visible to `who`, by name.
+Result<std::vector<store::Repo>> ListRepos(Env& env, const auth::Principal& who);
+
+Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
+
+/// Renames row and directory atomically together (one transaction + rename(2) with
+/// RENAME_NOREPLACE; if either fails both are undone). Errors: 400 name rules, 409 taken.
+Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name);
+
+/// Moves the directory aside atomically, deletes the row (collaborators, secrets and runs
+/// cascade), commits, then removes the moved directory. RecoverTrash() finishes or undoes a
+/// delete that a crash interrupted.
+Status DeleteRepo(Env& env, const RepoRef& ref);
+
+/// At start: trash entries whose repository row still exists are moved back (the delete never
+/// committed); the others are removed.
+void RecoverTrash(Env& env);
+
+Result<std::vector<std::string>> ListCollaborators(Env& env, const RepoRef& ref);
+/// 400 username rule; 409 "Collaborator already exists".
+Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username);
+/// 404 when the username is invalid or not a collaborator.
+Status RemoveCollaborator(Env& env, const RepoRef& ref, const std::string& username);
+
+/// Test seam: called between the database step and the directory step of RenameRepo and
+/// DeleteRepo; a non-Ok Status simulates a failure there. Null in production.
+extern Status (*g_fault_between_db_and_disk)();
+
+}  // namespace kod::service

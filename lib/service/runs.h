@@ -1,0 +1,49 @@
+// Use cases of workflow runs on the API side (api.md Workflows, decisions.md §6, §8): trigger,
+// list, get, and the runs a push queues. The runner side lives in lib/service/execution.h.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/core/status.h"
+#include "lib/service/env.h"
+#include "lib/service/repos.h"
+#include "lib/store/runs.h"
+
+namespace kod::service {
+
+/// POST /repos/:name/workflows body after JSON type checks.
+struct TriggerRequest {
+  std::optional<std::string> branch;              // default: the repository's default branch
+  std::optional<std::string> commit;              // 7–40 hex, reachable from the branch
+  std::optional<std::vector<std::string>> files;  // "x.toml" or ".kod/workflows/x.toml"
+};
+
+/// Validates (branch exists, commit on branch, files exist inside .kod/workflows/ and parse) and
+/// queues a run pinned to one commit, then wakes the runners. Errors: 400 with the messages of
+/// decisions.md §6/§8 ("Branch not found: <b>", "No workflow files on <b>", "<file>:<line>: …").
+Result<store::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest& req);
+
+/// Newest first; `limit` 1–500 (checked by the caller).
+Result<std::vector<store::Run>> ListRuns(Env& env, const RepoRef& ref, int limit);
+
+/// 404 "Run not found" for an invalid id, or one of another repository.
+Result<store::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id);
+
+/// One ref update as git's post-receive hook receives it on stdin: "<old> <new> <refname>".
+struct RefUpdate {
+  std::string old_oid, new_oid, ref;
+};
+
+/// decisions.md §6 Push: every branch update (not deletions, not tags) whose new commit has
+/// .kod/workflows/*.toml queues one run with trigger "push". Returns the lines to show the pusher
+/// ("Kod: queued workflow run <id> for <branch>").
+Result<std::vector<std::string>> QueuePushRuns(Env& env, int64_t repo_id, const std::string& repo_name,
+                                               const std::vector<RefUpdate>& updates);
+
+/// Sends a best-effort wake-up datagram to every runner socket in config.wake_dir, so a queued
+/// run starts without waiting for the runners' polling interval.
+void WakeRunners(const Config& config);
+
+}  // namespace kod::service

@@ -1,0 +1,130 @@
+#include "lib/service/tokens.h"
+
+#include <map>
+
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/names.h"
+#include "lib/crypto/digest.h"
+#include "lib/crypto/random.h"
+#include "lib/store/repos.h"
+
+namespace kod::service {
+namespace {
+
+constexpr int64_t kLastUsedIntervalMs = 60'000;
+constexpr int64_t kDayMs = 86'400'000;
+
+auth::Principal ToPrincipal(const store::Token& t) {
+  auth::Principal p;
+  p.token_id = t.id;
+  p.username = t.username;
+  for (const std::string& name : t.permissions)
+    if (auto perm = auth::ParsePermission(name)) p.permissions.push_back(*perm);
+  return p;
+}
+
+// Per-process memory of when this process last wrote lastUsedAt, so that a busy token costs
+// one conditional UPDATE a minute per worker instead of one per request.
+std::map<std::string, int64_t>& LastTouched() {
+  static std::map<std::string, int64_t> m;
+  return m;
+}
+
+}  // namespace
+
+Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
+  auto value = auth::TokenFromAuthorization(authorization);
+  if (!value) return Unauthenticated();
+  const std::string hash = crypto::Sha256Hex(*value);
+  store::TokenStore tokens(env.db);
+  std::optional<store::Token> found;
+  Status s = env.db.Run([&] {
+    found = tokens.FindByHash(hash);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!found) return Unauthenticated();
+  const int64_t now = NowMs();
+  if (found->expires_at && *found->expires_at <= now) {
+    (void)env.db.Run([&] {
+      tokens.DeleteExpired(now);
+      return Status::Ok();
+    });
+    return Unauthenticated();
+  }
+  int64_t& touched = LastTouched()[found->id];
+  if (now - touched >= kLastUsedIntervalMs) {
+    touched = now;
+    (void)env.db.Run([&] {
+      tokens.TouchLastUsed(found->id, now, kLastUsedIntervalMs);
+      return Status::Ok();
+    });
+    if (LastTouched().size() > 10000) LastTouched().clear();
+  }
+  return ToPrincipal(*found);
+}
+
+Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
+  if (req.name.empty() || req.name.size() > 100)
+    return InvalidArgument("name is required and must be 1-100 characters");
+  std::vector<std::string> perms = req.permissions.value_or(std::vector<std::string>{"repo:read", "repo:write"});
+  for (const std::string& p : perms)
+    if (!auth::ParsePermission(p)) return InvalidArgument("Invalid permission: " + p);
+  if (req.expires_in_days && (*req.expires_in_days < 1 || *req.expires_in_days > 365))
+    return InvalidArgument("expiresInDays must be an integer from 1 to 365");
+  if (req.username && !names::IsValidUsername(*req.username))
+    return InvalidArgument("username must match ^[A-Za-z0-9_-]{1,64}$");
+
+  CreatedToken out;
+  out.token.name = req.name;
+  out.token.permissions = perms;
+  out.token.username = req.username;
+  out.token.created_at = NowMs();
+  if (req.expires_in_days) out.token.expires_at = out.token.created_at + *req.expires_in_days * kDayMs;
+  Status s = env.db.Run([&]() -> Status {
+    if (req.username && !store::CollaboratorStore(env.db).ExistsAnywhere(*req.username))
+      return InvalidArgument("Collaborator '" + *req.username + "' not found");
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      out.token.id = crypto::NewId();
+      out.value = crypto::NewTokenValue();
+      if (store::TokenStore(env.db).Insert(out.token, crypto::Sha256Hex(out.value))) return Status::Ok();
+    }
+    return Internal("could not allocate a token id");
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<store::Token>> ListTokens(Env& env) {
+  return env.db.Get<std::vector<store::Token>>([&]() -> Result<std::vector<store::Token>> {
+    store::TokenStore tokens(env.db);
+    tokens.DeleteExpired(NowMs());
+    return tokens.List();
+  });
+}
+
+Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id) {
+  if (id == who.token_id) return InvalidArgument("Cannot delete your own token");
+  if (!names::IsValidId(id)) return NotFound("Token not found");
+  return env.db.Run([&]() -> Status {
+    return store::TokenStore(env.db).Delete(id) ? Status::Ok() : NotFound("Token not found");
+  });
+}
+
+Status BootstrapAdmin(Env& env) {
+  if (env.config.admin_token.empty()) return Status::Ok();
+  return env.db.Run([&]() -> Status {
+    store::TokenStore tokens(env.db);
+    if (tokens.Count() > 0) return Status::Ok();
+    store::Token t;
+    t.id = crypto::NewId();
+    t.name = "admin";
+    t.permissions = {"admin"};
+    t.created_at = NowMs();
+    if (tokens.Insert(t, crypto::Sha256Hex(env.config.admin_token))) log::Info("created the bootstrap admin token");
+    return Status::Ok();
+  }, /*transaction=*/true);
+}
+
+}  // namespace kod::service

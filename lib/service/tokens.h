@@ -1,0 +1,45 @@
+// Use cases of API tokens (api.md Tokens, decisions.md §2) and authentication of a request.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/auth/permissions.h"
+#include "lib/core/status.h"
+#include "lib/service/env.h"
+#include "lib/store/tokens.h"
+
+namespace kod::service {
+
+/// Resolves an Authorization header to a Principal: parse (Bearer/Basic), SHA-256, indexed lookup,
+/// constant-time compare, expiry (an expired token is deleted and refused), lastUsedAt written at
+/// most once a minute. Errors: Unauthenticated ("Unauthorized"), Unavailable (database down).
+Result<auth::Principal> Authenticate(Env& env, std::string_view authorization);
+
+/// The fields of POST /tokens after JSON type checks (decisions.md §2).
+struct NewToken {
+  std::string name;
+  std::optional<std::vector<std::string>> permissions;  // default ["repo:read","repo:write"]
+  std::optional<int64_t> expires_in_days;               // 1–365
+  std::optional<std::string> username;
+};
+
+/// A created token: the one time its value is known.
+struct CreatedToken {
+  store::Token token;
+  std::string value;
+};
+
+/// Validates and creates a token. Errors (400): name 1–100 characters, "Invalid permission: <p>",
+/// expiresInDays 1–365, username rule, "Collaborator '<u>' not found".
+Result<CreatedToken> CreateToken(Env& env, const NewToken& req);
+Result<std::vector<store::Token>> ListTokens(Env& env);
+/// decisions.md §2: own id → 400 "Cannot delete your own token"; unknown → 404.
+Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id);
+
+/// Creates the bootstrap admin token from config.admin_token when the token table is empty
+/// (decisions.md §2). Idempotent; safe when several processes start at once.
+Status BootstrapAdmin(Env& env);
+
+}  // namespace kod::service

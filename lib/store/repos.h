@@ -1,0 +1,59 @@
+// RepoStore and CollaboratorStore: the `repos` and `collaborators` tables. SQL only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/db/db.h"
+
+namespace kod::store {
+
+/// A repository row. `id` is stable across renames: collaborators, secrets and runs hang off it.
+struct Repo {
+  int64_t id = 0;
+  std::string name;
+  std::string owner_token_id;
+  int64_t created_at = 0;  // epoch ms
+};
+
+/// All methods throw db::SqlError on database errors.
+class RepoStore {
+ public:
+  explicit RepoStore(db::Session& s) : s_(s) {}
+  /// Inserts a row; returns its id, or nullopt when the name is taken (unique index, no race).
+  std::optional<int64_t> Insert(const std::string& name, const std::string& owner_token_id, int64_t created_at);
+  std::optional<Repo> FindByName(const std::string& name);
+  /// Same, taking a row lock (SELECT … FOR UPDATE) inside a transaction.
+  std::optional<Repo> LockByName(const std::string& name);
+  std::optional<Repo> FindById(int64_t id);
+  /// Repositories in name order. With `username`, only those the linked token may see:
+  /// owned by `owner_token_id` or having `username` as a collaborator.
+  std::vector<Repo> List();
+  std::vector<Repo> ListVisibleTo(const std::string& owner_token_id, const std::string& username);
+  /// False when `new_name` is taken.
+  bool Rename(int64_t id, const std::string& new_name);
+  bool Delete(int64_t id);
+
+ private:
+  db::Session& s_;
+};
+
+class CollaboratorStore {
+ public:
+  explicit CollaboratorStore(db::Session& s) : s_(s) {}
+  /// Usernames of the repository's collaborators, sorted.
+  std::vector<std::string> List(int64_t repo_id);
+  /// False when already a collaborator.
+  bool Add(int64_t repo_id, const std::string& username, int64_t now);
+  /// False when not a collaborator.
+  bool Remove(int64_t repo_id, const std::string& username);
+  bool IsCollaborator(int64_t repo_id, const std::string& username);
+  /// True if `username` is a collaborator on at least one repository (decisions §2).
+  bool ExistsAnywhere(const std::string& username);
+
+ private:
+  db::Session& s_;
+};
+
+}  // namespace kod::store

@@ -1,0 +1,171 @@
+#include "lib/store/runs.h"
+
+namespace kod::store {
+namespace {
+
+constexpr const char* kSelect =
+    "SELECT r.seq, r.id, r.repo_id, p.name, r.branch, r.commit_sha, r.trigger_kind, r.files, r.status, "
+    "r.created_at, r.started_at, r.completed_at, r.success, r.duration_ms "
+    "FROM workflow_runs r JOIN repos p ON p.id = r.repo_id ";
+
+Run Read(db::Rows& r) {
+  Run run;
+  run.seq = r.Int64(1);
+  run.id = r.String(2);
+  run.repo_id = r.Int64(3);
+  run.repo_name = r.String(4);
+  run.branch = r.String(5);
+  run.commit = r.String(6);
+  run.trigger = r.String(7);
+  run.files = r.OptString(8);
+  run.status = r.String(9);
+  run.created_at = r.Int64(10);
+  run.started_at = r.OptInt64(11);
+  run.completed_at = r.OptInt64(12);
+  if (auto s = r.OptInt64(13)) run.success = *s != 0;
+  run.duration_ms = r.OptInt64(14);
+  return run;
+}
+
+}  // namespace
+
+void RunStore::Insert(Run& run) {
+  s_.Prepare("INSERT INTO workflow_runs (id, repo_id, branch, commit_sha, trigger_kind, files, status, created_at) "
+             "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)")
+      .Bind(run.id).Bind(run.repo_id).Bind(run.branch).Bind(run.commit).Bind(run.trigger).Bind(run.files)
+      .Bind(run.created_at).Exec();
+  db::Rows r = s_.Prepare("SELECT LAST_INSERT_ID()").Query();
+  r.Next();
+  run.seq = r.Int64(1);
+  run.status = "queued";
+}
+
+void RunStore::LoadSteps(Run& run) {
+  db::Rows r = s_.Prepare("SELECT name, success, skipped, output, error, duration_ms FROM workflow_steps "
+                          "WHERE run_seq = ? ORDER BY idx")
+                   .Bind(run.seq).Query();
+  while (r.Next()) {
+    StepResult s;
+    s.name = r.String(1);
+    s.success = r.Int64(2) != 0;
+    s.skipped = r.Int64(3) != 0;
+    s.output = r.String(4);
+    s.error = r.OptString(5);
+    s.duration_ms = r.Int64(6);
+    run.steps.push_back(std::move(s));
+  }
+}
+
+std::optional<Run> RunStore::Find(int64_t repo_id, const std::string& id) {
+  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.id = ? AND r.repo_id = ?").Bind(id).Bind(repo_id).Query();
+  if (!r.Next()) return std::nullopt;
+  Run run = Read(r);
+  LoadSteps(run);
+  return run;
+}
+
+std::optional<Run> RunStore::FindBySeq(int64_t seq) {
+  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.seq = ?").Bind(seq).Query();
+  if (!r.Next()) return std::nullopt;
+  Run run = Read(r);
+  LoadSteps(run);
+  return run;
+}
+
+std::vector<Run> RunStore::List(int64_t repo_id, int limit) {
+  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.repo_id = ? ORDER BY r.seq DESC LIMIT ?")
+                   .Bind(repo_id).Bind(static_cast<int64_t>(limit)).Query();
+  std::vector<Run> out;
+  while (r.Next()) out.push_back(Read(r));
+  for (Run& run : out) LoadSteps(run);
+  return out;
+}
+
+std::optional<Run> RunStore::ClaimNext(const std::string& runner_id, int64_t now) {
+  // Candidates: the oldest queued run of each repository with nothing running, oldest first.
+  db::Rows c = s_.Prepare(
+                     "SELECT q.seq, q.repo_id FROM workflow_runs q "
+                     "WHERE q.status = 'queued' "
+                     "AND q.seq = (SELECT MIN(o.seq) FROM workflow_runs o WHERE o.repo_id = q.repo_id AND o.status = 'queued') "
+                     "AND NOT EXISTS (SELECT 1 FROM workflow_runs x WHERE x.repo_id = q.repo_id AND x.status = 'running') "
+                     "ORDER BY q.seq LIMIT 8")
+                     .Query();
+  std::vector<std::pair<int64_t, int64_t>> candidates;
+  while (c.Next()) candidates.emplace_back(c.Int64(1), c.Int64(2));
+  for (auto [seq, repo_id] : candidates) {
+    // Serialise claims per repository, then re-check under the lock (READ COMMITTED sees the latest).
+    db::Rows lock = s_.Prepare("SELECT id FROM repos WHERE id = ? FOR UPDATE").Bind(repo_id).Query();
+    if (!lock.Next()) continue;
+    db::Rows busy = s_.Prepare("SELECT 1 FROM workflow_runs WHERE repo_id = ? AND status = 'running' LIMIT 1")
+                        .Bind(repo_id).Query();
+    if (busy.Next()) continue;
+    db::Rows older = s_.Prepare("SELECT MIN(seq) FROM workflow_runs WHERE repo_id = ? AND status = 'queued'")
+                         .Bind(repo_id).Query();
+    if (!older.Next() || older.IsNull(1) || older.Int64(1) != seq) continue;
+    int won = s_.Prepare("UPDATE workflow_runs SET status = 'running', runner_id = ?, started_at = ?, heartbeat_at = ? "
+                         "WHERE seq = ? AND status = 'queued'")
+                  .Bind(runner_id).Bind(now).Bind(now).Bind(seq).Exec();
+    if (won == 1) return FindBySeq(seq);
+  }
+  return std::nullopt;
+}
+
+void RunStore::AppendStep(int64_t run_seq, int idx, const StepResult& s) {
+  s_.Prepare("INSERT INTO workflow_steps (run_seq, idx, name, success, skipped, output, error, duration_ms) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .Bind(run_seq).Bind(idx).Bind(s.name).Bind(s.success).Bind(s.skipped).Bind(s.output).Bind(s.error)
+      .Bind(s.duration_ms).Exec();
+}
+
+bool RunStore::Finish(int64_t run_seq, const std::string& runner_id, const std::string& status, bool success,
+                      int64_t duration_ms, int64_t completed_at) {
+  return s_.Prepare("UPDATE workflow_runs SET status = ?, success = ?, duration_ms = ?, completed_at = ? "
+                    "WHERE seq = ? AND status = 'running' AND runner_id = ?")
+             .Bind(status).Bind(success).Bind(duration_ms).Bind(completed_at).Bind(run_seq).Bind(runner_id)
+             .Exec() == 1;
+}
+
+void RunStore::Heartbeat(const std::string& runner_id, int64_t now) {
+  s_.Prepare("UPDATE workflow_runs SET heartbeat_at = ? WHERE runner_id = ? AND status = 'running'")
+      .Bind(now).Bind(runner_id).Exec();
+}
+
+std::vector<Run> RunStore::Stale(int64_t before) {
+  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.status = 'running' AND r.heartbeat_at < ?").Bind(before).Query();
+  std::vector<Run> out;
+  while (r.Next()) out.push_back(Read(r));
+  return out;
+}
+
+std::vector<Run> RunStore::RunningOf(const std::string& runner_id) {
+  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.status = 'running' AND r.runner_id = ?").Bind(runner_id).Query();
+  std::vector<Run> out;
+  while (r.Next()) out.push_back(Read(r));
+  return out;
+}
+
+int RunStore::StepCount(int64_t run_seq) {
+  db::Rows r = s_.Prepare("SELECT COUNT(*) FROM workflow_steps WHERE run_seq = ?").Bind(run_seq).Query();
+  return r.Next() ? static_cast<int>(r.Int64(1)) : 0;
+}
+
+bool RunStore::FailAbandoned(int64_t run_seq, const std::string& step_name, const std::string& error, int64_t now,
+                             std::optional<int64_t> stale_before) {
+  int n = stale_before
+              ? s_.Prepare("UPDATE workflow_runs SET status = 'failed', success = 0, completed_at = ?, "
+                           "duration_ms = ? - COALESCE(started_at, created_at) "
+                           "WHERE seq = ? AND status = 'running' AND heartbeat_at < ?")
+                    .Bind(now).Bind(now).Bind(run_seq).Bind(*stale_before).Exec()
+              : s_.Prepare("UPDATE workflow_runs SET status = 'failed', success = 0, completed_at = ?, "
+                           "duration_ms = ? - COALESCE(started_at, created_at) "
+                           "WHERE seq = ? AND status = 'running'")
+                    .Bind(now).Bind(now).Bind(run_seq).Exec();
+  if (n != 1) return false;
+  StepResult s;
+  s.name = step_name;
+  s.error = error;
+  AppendStep(run_seq, StepCount(run_seq), s);
+  return true;
+}
+
+}  // namespace kod::store
