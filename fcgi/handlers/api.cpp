@@ -1,0 +1,282 @@
+// Handlers of the JSON API (api.md): health, tokens, repositories, collaborators, secrets, runs.
+#include <json/json.h>
+
+#include "fcgi/handlers/fields.h"
+#include "fcgi/handlers/handlers.h"
+#include "fcgi/render.h"
+#include "lib/core/clock.h"
+#include "lib/service/repos.h"
+#include "lib/service/runs.h"
+#include "lib/service/secrets.h"
+#include "lib/service/tokens.h"
+
+namespace kod::fcgi::handlers {
+namespace {
+
+// The body as a JSON object (413, 400 "Invalid JSON body", 400 not an object).
+Result<Json::Value> ObjectBody(Request& rq) {
+  auto body = rq.JsonBody();
+  if (!body.ok()) return body.status();
+  if (Status s = RequireObject(*body); !s.ok()) return s;
+  return *body;
+}
+
+Result<service::RepoRef> Repo(Request& rq) { return service::ResolveRepo(rq.env(), rq.principal(), rq.Arg("name")); }
+
+}  // namespace
+
+Status Health(Request& rq, Response& rs) {
+  // decisions.md §1: cheap; the database check may be reused for up to 1 s.
+  static int64_t checked_at = -1'000'000;
+  static bool healthy = false;
+  int64_t now = MonotonicMs();
+  if (now - checked_at >= 1000) {
+    healthy = rq.env().db.Ping();
+    checked_at = now;
+  }
+  Json::Value v(Json::objectValue);
+  if (healthy) {
+    v["status"] = "ok";
+    rs.Json(200, v);
+  } else {
+    v["status"] = "unavailable";
+    v["error"] = "database unreachable";
+    rs.Json(503, v);
+  }
+  return Status::Ok();
+}
+
+// ---- tokens (admin only; the dispatcher checked it)
+
+Status ListTokens(Request& rq, Response& rs) {
+  auto tokens = service::ListTokens(rq.env());
+  if (!tokens.ok()) return tokens.status();
+  Json::Value arr(Json::arrayValue);
+  for (const auto& t : *tokens) arr.append(TokenJson(t));
+  rs.Json(200, arr);
+  return Status::Ok();
+}
+
+Status CreateToken(Request& rq, Response& rs) {
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  service::NewToken req;
+  auto name = StringField(*body, "name");
+  if (!name.ok()) return name.status();
+  if (!*name) return InvalidArgument("name is required");
+  req.name = **name;
+  auto perms = StringArrayField(*body, "permissions");
+  if (!perms.ok()) return InvalidArgument("permissions must be an array of permission names");
+  req.permissions = *perms;
+  auto days = IntegerField(*body, "expiresInDays");
+  if (!days.ok()) return InvalidArgument("expiresInDays must be an integer from 1 to 365");
+  req.expires_in_days = *days;
+  auto user = StringField(*body, "username");
+  if (!user.ok()) return user.status();
+  req.username = *user;
+  auto created = service::CreateToken(rq.env(), req);
+  if (!created.ok()) return created.status();
+  Json::Value v = TokenJson(created->token);
+  v.removeMember("createdAt");
+  v["token"] = created->value;
+  v["message"] = "Save this token - it will not be shown again";
+  rs.Json(201, v);
+  return Status::Ok();
+}
+
+Status DeleteToken(Request& rq, Response& rs) {
+  if (Status s = service::DeleteToken(rq.env(), rq.principal(), rq.Arg("id")); !s.ok()) return s;
+  rs.Empty(204);
+  return Status::Ok();
+}
+
+// ---- repositories
+
+Status ListRepos(Request& rq, Response& rs) {
+  auto repos = service::ListRepos(rq.env(), rq.principal());
+  if (!repos.ok()) return repos.status();
+  Json::Value arr(Json::arrayValue);
+  for (const auto& r : *repos) arr.append(RepoJson(rq.env().config, r));
+  rs.Json(200, arr);
+  return Status::Ok();
+}
+
+Status CreateRepo(Request& rq, Response& rs) {
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  auto name = StringField(*body, "name");
+  if (!name.ok()) return name.status();
+  if (!*name || (*name)->empty()) return InvalidArgument("name is required");
+  auto repo = service::CreateRepo(rq.env(), rq.principal(), **name);
+  if (!repo.ok()) return repo.status();
+  rs.Json(201, RepoJson(rq.env().config, *repo));
+  return Status::Ok();
+}
+
+Status GetRepo(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto details = service::GetRepoDetails(rq.env(), *ref);
+  if (!details.ok()) return details.status();
+  rs.Json(200, RepoDetailsJson(rq.env().config, *details));
+  return Status::Ok();
+}
+
+Status RenameRepo(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  if (Status s = service::RequireOwner(*ref, "rename this repository"); !s.ok()) return s;
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  auto name = StringField(*body, "name");
+  if (!name.ok()) return name.status();
+  if (!*name || (*name)->empty()) return InvalidArgument("name is required");
+  auto repo = service::RenameRepo(rq.env(), *ref, **name);
+  if (!repo.ok()) return repo.status();
+  rs.Json(200, RepoJson(rq.env().config, *repo));
+  return Status::Ok();
+}
+
+Status DeleteRepo(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  if (Status s = service::RequireOwner(*ref, "delete this repository"); !s.ok()) return s;
+  if (Status s = service::DeleteRepo(rq.env(), *ref); !s.ok()) return s;
+  rs.Empty(204);
+  return Status::Ok();
+}
+
+// ---- collaborators (owner-only, decisions.md §3)
+
+Status ListCollaborators(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  if (Status s = service::RequireOwner(*ref, "list collaborators"); !s.ok()) return s;
+  auto users = service::ListCollaborators(rq.env(), *ref);
+  if (!users.ok()) return users.status();
+  Json::Value v(Json::objectValue);
+  v["repoName"] = ref->repo.name;
+  v["collaborators"] = Json::Value(Json::arrayValue);
+  for (const auto& u : *users) v["collaborators"].append(u);
+  rs.Json(200, v);
+  return Status::Ok();
+}
+
+Status AddCollaborator(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  if (Status s = service::RequireOwner(*ref, "add collaborators"); !s.ok()) return s;
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  auto user = StringField(*body, "username");
+  if (!user.ok()) return user.status();
+  if (!*user) return InvalidArgument("username is required");
+  if (Status s = service::AddCollaborator(rq.env(), *ref, **user); !s.ok()) return s;
+  Json::Value v(Json::objectValue);
+  v["repoName"] = ref->repo.name;
+  v["username"] = **user;
+  rs.Json(201, v);
+  return Status::Ok();
+}
+
+Status RemoveCollaborator(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  if (Status s = service::RequireOwner(*ref, "remove collaborators"); !s.ok()) return s;
+  if (Status s = service::RemoveCollaborator(rq.env(), *ref, rq.Arg("username")); !s.ok()) return s;
+  rs.Empty(204);
+  return Status::Ok();
+}
+
+// ---- secrets (read-type visibility, decisions.md §3)
+
+Status ListSecrets(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto secrets = service::ListSecrets(rq.env(), *ref);
+  if (!secrets.ok()) return secrets.status();
+  Json::Value arr(Json::arrayValue);
+  for (const auto& s : *secrets) arr.append(SecretJson(ref->repo.name, s));
+  rs.Json(200, arr);
+  return Status::Ok();
+}
+
+Status PutSecret(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  const std::string& name = rq.Arg("secret");
+  std::optional<std::string> value;
+  if (body->isMember("value") && (*body)["value"].isString()) value = (*body)["value"].asString();
+  if (Status s = service::PutSecret(rq.env(), *ref, name, value ? &*value : nullptr); !s.ok()) return s;
+  Json::Value v(Json::objectValue);
+  v["name"] = name;
+  v["repoName"] = ref->repo.name;
+  v["message"] = "Secret saved";
+  rs.Json(200, v);
+  return Status::Ok();
+}
+
+Status DeleteSecret(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  if (Status s = service::DeleteSecret(rq.env(), *ref, rq.Arg("secret")); !s.ok()) return s;
+  rs.Empty(204);
+  return Status::Ok();
+}
+
+// ---- workflow runs
+
+Status TriggerRun(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  service::TriggerRequest req;
+  auto branch = StringField(*body, "branch");
+  if (!branch.ok()) return branch.status();
+  req.branch = *branch;
+  auto commit = StringField(*body, "commit");
+  if (!commit.ok()) return commit.status();
+  req.commit = *commit;
+  auto files = StringArrayField(*body, "files");
+  if (!files.ok()) return files.status();
+  req.files = *files;
+  auto run = service::TriggerRun(rq.env(), *ref, req);
+  if (!run.ok()) return run.status();
+  Json::Value v(Json::objectValue);
+  v["id"] = run->id;
+  v["status"] = "queued";
+  rs.Json(202, v);
+  return Status::Ok();
+}
+
+Status ListRuns(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  int limit = 50;
+  if (auto raw = rq.QueryValue("limit")) {
+    char* end = nullptr;
+    long v = std::strtol(raw->c_str(), &end, 10);
+    if (raw->empty() || *end != '\0' || v < 1 || v > 500) return InvalidArgument("limit must be an integer from 1 to 500");
+    limit = static_cast<int>(v);
+  }
+  auto runs = service::ListRuns(rq.env(), *ref, limit);
+  if (!runs.ok()) return runs.status();
+  Json::Value arr(Json::arrayValue);
+  for (const auto& r : *runs) arr.append(RunJson(r));
+  rs.Json(200, arr);
+  return Status::Ok();
+}
+
+Status GetRun(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto run = service::GetRun(rq.env(), *ref, rq.Arg("id"));
+  if (!run.ok()) return run.status();
+  rs.Json(200, RunJson(*run));
+  return Status::Ok();
+}
+
+}  // namespace kod::fcgi::handlers

@@ -1,0 +1,88 @@
+// Smart HTTP routes (api.md Git over HTTP): authorization happened in the dispatcher and in
+// ResolveRepo; the exchange itself is git's own `git http-backend`, streamed by the bridge.
+#include <fcgiapp.h>
+
+#include "fcgi/git_bridge.h"
+#include "fcgi/handlers/handlers.h"
+#include "lib/service/repos.h"
+
+namespace kod::fcgi::handlers {
+namespace {
+
+// BridgeIo over the FastCGI request's streams.
+class FcgiBridgeIo : public BridgeIo {
+ public:
+  explicit FcgiBridgeIo(FCGX_Request* raw) : raw_(raw) {}
+  long ReadBody(char* buf, size_t n) override { return FCGX_GetStr(buf, static_cast<int>(n), raw_->in); }
+  bool WriteOut(const char* data, size_t n) override {
+    return FCGX_PutStr(data, static_cast<int>(n), raw_->out) >= 0;
+  }
+  bool FlushOut() override { return FCGX_FFlush(raw_->out) == 0; }
+
+ private:
+  FCGX_Request* raw_;
+};
+
+// What the post-receive hook (kod-hook) needs to reach the database and queue runs: the
+// effective settings, passed explicitly (nothing is copied from the worker's own environment).
+std::vector<std::pair<std::string, std::string>> HookEnv(const Config& c, const store::Repo& repo) {
+  return {
+      {"KOD_CONFIG", c.path},
+      {"KOD_DB_HOST", c.db_host},
+      {"KOD_DB_PORT", std::to_string(c.db_port)},
+      {"KOD_DB_SOCKET", c.db_socket},
+      {"KOD_DB_USER", c.db_user},
+      {"KOD_DB_PASSWORD", c.db_password},
+      {"KOD_DB_NAME", c.db_name},
+      {"KOD_REPOS_DIR", c.repos_dir},
+      {"KOD_RUNNER_WAKE_DIR", c.wake_dir},
+      {"KOD_HOOK_REPO_ID", std::to_string(repo.id)},
+      {"KOD_HOOK_REPO_NAME", repo.name},
+  };
+}
+
+Status Serve(Request& rq, Response& rs, const std::string& rest) {
+  auto ref = service::ResolveRepo(rq.env(), rq.principal(), rq.Arg("name"));
+  if (!ref.ok()) return ref.status();
+  const Config& c = rq.env().config;
+  CgiRequest cgi;
+  cgi.method = rq.method();
+  cgi.path_info = "/" + ref->repo.name + ".git/" + rest;
+  cgi.query_string = rq.query();
+  cgi.content_type = rq.Param("CONTENT_TYPE");
+  cgi.content_length = rq.Param("CONTENT_LENGTH");
+  cgi.content_encoding = rq.Param("HTTP_CONTENT_ENCODING");
+  cgi.git_protocol = rq.Param("HTTP_GIT_PROTOCOL");
+  cgi.remote_user = rq.principal().token_id;
+  cgi.remote_addr = rq.Param("REMOTE_ADDR");
+  BridgeConfig cfg;
+  cfg.project_root = c.repos_dir;
+  cfg.git_config = {
+      {"core.hooksPath", c.hooks_dir},
+      {"safe.directory", "*"},
+      {"gc.auto", "256"},  // receive-pack's detached `gc --auto` repacks before loose objects slow clones
+      {"receive.autogc", "true"},
+  };
+  cfg.extra_env = HookEnv(c, ref->repo);
+  FcgiBridgeIo io(rq.raw());
+  Status s = ServeGitHttp(cgi, cfg, io);
+  if (s.ok()) {
+    rs.streamed = true;
+    rs.status = 200;
+  }
+  return s;
+}
+
+}  // namespace
+
+Status GitInfoRefs(Request& rq, Response& rs) {
+  auto service = rq.QueryValue("service");
+  if (!service || (*service != "git-upload-pack" && *service != "git-receive-pack"))
+    return NotFound("Not found");  // dumb HTTP is not served
+  return Serve(rq, rs, "info/refs");
+}
+
+Status GitUploadPack(Request& rq, Response& rs) { return Serve(rq, rs, "git-upload-pack"); }
+Status GitReceivePack(Request& rq, Response& rs) { return Serve(rq, rs, "git-receive-pack"); }
+
+}  // namespace kod::fcgi::handlers

@@ -1,0 +1,264 @@
+#include "fcgi/server.h"
+
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "fcgi/http.h"
+#include "fcgi/router.h"
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/crypto/secret_box.h"
+#include "lib/db/migrate.h"
+#include "lib/service/repos.h"
+#include "lib/service/secrets.h"
+#include "lib/service/tokens.h"
+
+namespace kod::fcgi {
+namespace {
+
+db::Options DbOptions(const Config& c) {
+  db::Options o;
+  o.host = c.db_host;
+  o.port = c.db_port;
+  o.socket = c.db_socket;
+  o.user = c.db_user;
+  o.password = c.db_password;
+  o.name = c.db_name;
+  return o;
+}
+
+// ---- worker
+
+volatile sig_atomic_t g_worker_stop = 0;
+int g_listen_fd = -1;
+int g_devnull = -1;
+
+void OnWorkerTerm(int) {
+  g_worker_stop = 1;
+  // Replace the listening socket with /dev/null so a blocked or about-to-block accept fails at
+  // once: the worker finishes its in-flight request and exits (drain), and never takes another.
+  if (g_listen_fd >= 0 && g_devnull >= 0) dup2(g_devnull, g_listen_fd);
+}
+
+void InstallWorkerSignals() {
+  struct sigaction sa{};
+  sa.sa_handler = OnWorkerTerm;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: accept must return EINTR
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGCHLD, SIG_DFL);  // the git bridge waits for its children
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+[[noreturn]] void WorkerMain(int listen_fd, const WorkerSetup& setup) {
+  g_listen_fd = listen_fd;
+  g_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  InstallWorkerSignals();
+  db::Session session(DbOptions(setup.config));
+  service::Env env{setup.config, session, setup.key.get()};
+  FCGX_Request req;
+  FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+  while (!g_worker_stop) {
+    if (FCGX_Accept_r(&req) < 0) {
+      if (g_worker_stop) break;
+      continue;
+    }
+    fcntl(req.ipcFd, F_SETFD, FD_CLOEXEC);  // never leak the connection into git or hooks
+    int64_t started = MonotonicMs();
+    Request rq(&req, env);
+    Response rs;
+    Dispatch(rq, rs);
+    if (!rs.streamed) WriteResponse(req.out, rs);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s %.300s %d %ldms token=%s", rq.method().c_str(), rq.path().c_str(), rs.status,
+                  static_cast<long>(MonotonicMs() - started),
+                  rq.principal().token_id.empty() ? "-" : rq.principal().token_id.c_str());
+    log::Info(line);
+    FCGX_Finish_r(&req);
+  }
+  _exit(0);
+}
+
+// ---- master
+
+pid_t SpawnWorker(int listen_fd, const WorkerSetup& setup) {
+  pid_t pid = fork();
+  if (pid == 0) WorkerMain(listen_fd, setup);
+  if (pid < 0) log::Error(std::string("fork failed: ") + std::strerror(errno));
+  return pid;
+}
+
+bool IsSocket(int fd) {
+  struct stat st{};
+  return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+}  // namespace
+
+std::string PrepareStartup(const Config& config, WorkerSetup& setup, int wait_s) {
+  db::Session session(DbOptions(config));
+  int64_t deadline = MonotonicMs() + wait_s * 1000L;
+  while (!session.Ping()) {
+    if (MonotonicMs() > deadline)
+      return "database unreachable at " + (config.db_socket.empty() ? config.db_host + ":" + std::to_string(config.db_port)
+                                                                    : config.db_socket);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (Status s = db::Migrate(session); !s.ok()) return "schema migration failed: " + s.message;
+  service::Env env{config, session, nullptr};
+  if (Status s = service::BootstrapAdmin(env); !s.ok()) return "bootstrap admin token: " + s.message;
+  auto key = service::LoadSecretKey(env);
+  if (!key.ok()) return key.status().message;
+  setup.config = config;
+  setup.key = *key;
+  std::error_code ec;
+  std::filesystem::create_directories(config.repos_dir, ec);
+  if (ec) return "storage.repos_dir: cannot create " + config.repos_dir + ": " + ec.message();
+  service::RecoverTrash(env);
+  if (access((config.hooks_dir + "/post-receive").c_str(), X_OK) != 0)
+    log::Warn("git.hooks_dir: no executable post-receive in " + config.hooks_dir + "; pushes will not queue runs");
+  return "";
+}
+
+int OpenListenSocket(const Config& config, std::string& error) {
+  int fd = -1;
+  const char* listen_pid = std::getenv("LISTEN_PID");
+  const char* listen_fds = std::getenv("LISTEN_FDS");
+  if (listen_pid && listen_fds && std::atoi(listen_pid) == getpid() && std::atoi(listen_fds) >= 1) {
+    fd = 3;  // systemd socket activation (sd_listen_fds(3))
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+  } else if (IsSocket(0)) {
+    fd = 0;  // spawn-fcgi style: the listening socket is stdin
+  } else {
+    // FCGX_OpenSocket unlinks the path first: make sure no running server owns it.
+    sockaddr_un addr{};
+    if (config.socket.size() >= sizeof addr.sun_path) {
+      error = "server.socket: path too long";
+      return -1;
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, config.socket.c_str(), config.socket.size() + 1);
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (probe >= 0) close(probe);
+    if (live) {
+      error = "server.socket: " + config.socket + " is in use by a running server";
+      return -1;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(config.socket).parent_path(), ec);
+    fd = FCGX_OpenSocket(config.socket.c_str(), 1024);
+    if (fd < 0) {
+      error = "server.socket: cannot listen on " + config.socket + ": " + std::strerror(errno);
+      return -1;
+    }
+    chmod(config.socket.c_str(), static_cast<mode_t>(config.socket_mode));
+  }
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
+int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, bool explicit_path) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+
+  std::map<pid_t, bool> workers;  // pid → retiring (will not be replaced)
+  auto fill = [&] {
+    int active = 0;
+    for (auto& [pid, retiring] : workers) active += retiring ? 0 : 1;
+    for (; active < setup.config.workers; ++active) {
+      pid_t pid = SpawnWorker(listen_fd, setup);
+      if (pid > 0) workers[pid] = false;
+    }
+  };
+  fill();
+  log::Info("serving with " + std::to_string(setup.config.workers) + " workers");
+  bool stopping = false;
+  int64_t stop_deadline = 0;
+  int64_t last_respawn = 0;
+  while (!workers.empty() || !stopping) {
+    timespec tick{0, 200 * 1000 * 1000};
+    siginfo_t info{};
+    int sig = sigtimedwait(&set, &info, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      if (!stopping) log::Info("draining workers");
+      stopping = true;
+      stop_deadline = MonotonicMs() + 60'000;
+      for (auto& [pid, r] : workers) kill(pid, SIGTERM);
+    } else if (sig == SIGHUP && !stopping) {
+      auto fresh = LoadConfig(config_path, explicit_path, ExecutableDir());
+      if (!fresh.ok()) {
+        log::Error("reload refused: " + fresh.status().message);
+        continue;
+      }
+      WorkerSetup next;
+      if (std::string err = PrepareStartup(*fresh, next, 5); !err.empty()) {
+        log::Error("reload refused: " + err);
+        continue;
+      }
+      log::SetLevel(fresh->log_level);
+      setup = next;
+      // Rolling replacement: start one new worker, then retire one old one, so the pool never
+      // shrinks and the listening socket is never closed: no request is refused.
+      std::vector<pid_t> old;
+      for (auto& [pid, r] : workers)
+        if (!r) old.push_back(pid);
+      for (pid_t pid : old) {
+        pid_t n = SpawnWorker(listen_fd, setup);
+        if (n > 0) workers[n] = false;
+        workers[pid] = true;
+        kill(pid, SIGTERM);
+      }
+      log::Info("reloaded configuration");
+    }
+    // Reap whatever ended (SIGCHLD or not: signals coalesce).
+    while (true) {
+      int status = 0;
+      pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      auto it = workers.find(pid);
+      if (it == workers.end()) continue;
+      bool retiring = it->second;
+      workers.erase(it);
+      if (!stopping && !retiring)
+        log::Warn("worker " + std::to_string(pid) + " died (" +
+                  (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status))) +
+                  "); replacing it");
+    }
+    if (stopping) {
+      if (MonotonicMs() > stop_deadline)
+        for (auto& [pid, r] : workers) kill(pid, SIGKILL);
+      continue;
+    }
+    int64_t now = MonotonicMs();
+    if (now - last_respawn < 100) continue;  // a crash loop must not become a fork bomb
+    size_t before = workers.size();
+    fill();
+    if (workers.size() != before) last_respawn = now;
+  }
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace kod::fcgi

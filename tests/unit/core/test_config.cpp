@@ -1,0 +1,92 @@
+// lib/core/config: file values, environment overrides, and one clear line per bad value.
+#include <cppunit/extensions/HelperMacros.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "lib/core/config.h"
+
+class ConfigTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(ConfigTest);
+  CPPUNIT_TEST(DefaultsWithoutFile);
+  CPPUNIT_TEST(FileThenEnvironment);
+  CPPUNIT_TEST(BadValuesNameTheKey);
+  CPPUNIT_TEST(MissingExplicitFileIsAnError);
+  CPPUNIT_TEST(KeyFileIsRead);
+  CPPUNIT_TEST_SUITE_END();
+
+  std::string dir_;
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string p = dir_ + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+  }
+
+ public:
+  void setUp() override {
+    char tmpl[] = "/tmp/kod-config-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    for (const char* v : {"KOD_WORKERS", "KOD_DB_PORT", "KOD_SOCKET", "KOD_LOG_LEVEL", "KOD_ENCRYPTION_KEY",
+                          "KOD_ENCRYPTION_KEY_FILE", "KOD_ADMIN_TOKEN", "KOD_SOCKET_MODE"})
+      unsetenv(v);
+  }
+  void tearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  void DefaultsWithoutFile() {
+    auto c = kod::LoadConfig(dir_ + "/absent.ini", false, "/opt/kod");
+    CPPUNIT_ASSERT(c.ok());
+    CPPUNIT_ASSERT_EQUAL(std::string("/run/kod/fcgi.sock"), c->socket);
+    CPPUNIT_ASSERT_EQUAL(3306, c->db_port);
+    CPPUNIT_ASSERT_EQUAL(std::string("/opt/kod/hooks"), c->hooks_dir);
+    CPPUNIT_ASSERT(c->workers >= 2);
+  }
+
+  void FileThenEnvironment() {
+    std::string p = Write("a.ini", "[server]\nworkers = 3\nsocket = /tmp/x.sock\n[database]\nport = 3307\n");
+    setenv("KOD_DB_PORT", "4000", 1);
+    auto c = kod::LoadConfig(p, true, "/opt/kod");
+    unsetenv("KOD_DB_PORT");
+    CPPUNIT_ASSERT(c.ok());
+    CPPUNIT_ASSERT_EQUAL(3, c->workers);
+    CPPUNIT_ASSERT_EQUAL(std::string("/tmp/x.sock"), c->socket);
+    CPPUNIT_ASSERT_EQUAL(4000, c->db_port);  // the environment wins
+  }
+
+  void BadValuesNameTheKey() {
+    struct {
+      const char* ini;
+      const char* key;
+    } rows[] = {
+        {"[server]\nworkers = many\n", "server.workers"},
+        {"[server]\nworkers = 0\n", "server.workers"},
+        {"[database]\nport = 70000\n", "database.port"},
+        {"[storage]\nrepos_dir = relative/path\n", "storage.repos_dir"},
+        {"[log]\nlevel = chatty\n", "log.level"},
+        {"[auth]\nadmin_token = short\n", "auth.admin_token"},
+        {"[server]\nsocket_mode = 999\n", "server.socket_mode"},
+    };
+    for (const auto& r : rows) {
+      auto c = kod::LoadConfig(Write("bad.ini", r.ini), true, "/opt/kod");
+      CPPUNIT_ASSERT_MESSAGE(r.ini, !c.ok());
+      CPPUNIT_ASSERT_MESSAGE(c.status().message, c.status().message.find(r.key) != std::string::npos);
+    }
+  }
+
+  void MissingExplicitFileIsAnError() {
+    auto c = kod::LoadConfig(dir_ + "/absent.ini", true, "/opt/kod");
+    CPPUNIT_ASSERT(!c.ok());
+  }
+
+  void KeyFileIsRead() {
+    std::string key = Write("key", "correct horse battery staple\n");
+    setenv("KOD_ENCRYPTION_KEY_FILE", key.c_str(), 1);
+    auto c = kod::LoadConfig("", false, "/opt/kod");
+    unsetenv("KOD_ENCRYPTION_KEY_FILE");
+    CPPUNIT_ASSERT(c.ok());
+    CPPUNIT_ASSERT_EQUAL(std::string("correct horse battery staple"), c->encryption_key);
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ConfigTest);
