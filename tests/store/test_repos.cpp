@@ -1,0 +1,157 @@
+// Repository rows and directories change together (issue 3): rename and delete with a failure
+// injected between the database step and the directory step leave both sides consistent.
+#include <cppunit/extensions/HelperMacros.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "lib/service/repos.h"
+#include "lib/store/repos.h"
+#include "tests/store/store_fixture.h"
+
+using namespace kod;
+namespace fs = std::filesystem;
+
+namespace {
+Status InjectedFault() { return Internal("injected fault"); }
+auth::Principal Admin() { return auth::Principal{"admintoken01", {auth::Permission::Admin}, std::nullopt}; }
+}  // namespace
+
+class RepoStoreTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(RepoStoreTest);
+  CPPUNIT_TEST(CreateMakesRowAndBareRepository);
+  CPPUNIT_TEST(ConcurrentCreatesHaveOneWinner);
+  CPPUNIT_TEST(DirectoryWithoutRowIsAConflict);
+  CPPUNIT_TEST(RenameMovesRowDirectoryAndKeepsChildren);
+  CPPUNIT_TEST(RenameFailureBetweenDbAndDiskUndoesBoth);
+  CPPUNIT_TEST(DeleteFailureBetweenDbAndDiskKeepsBoth);
+  CPPUNIT_TEST(DeleteCascadesAndRecreateInheritsNothing);
+  CPPUNIT_TEST(InterruptedDeleteIsRecovered);
+  CPPUNIT_TEST_SUITE_END();
+
+  std::unique_ptr<test::StoreWorld> w_;
+
+ public:
+  void setUp() override { w_ = std::make_unique<test::StoreWorld>(); }
+  void tearDown() override {
+    service::g_fault_between_db_and_disk = nullptr;
+    w_.reset();
+  }
+
+  service::RepoRef Ref(const std::string& name) {
+    auto ref = service::ResolveRepo(w_->env, Admin(), name);
+    CPPUNIT_ASSERT_MESSAGE(name, ref.ok());
+    return *ref;
+  }
+
+  void CreateMakesRowAndBareRepository() {
+    auto repo = service::CreateRepo(w_->env, Admin(), "alpha");
+    CPPUNIT_ASSERT(repo.ok());
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/alpha.git/HEAD"));
+    auto details = service::GetRepoDetails(w_->env, Ref("alpha"));
+    CPPUNIT_ASSERT(details.ok());
+    CPPUNIT_ASSERT_EQUAL(std::string("main"), details->default_branch);
+    CPPUNIT_ASSERT(details->branches.empty());
+  }
+
+  void ConcurrentCreatesHaveOneWinner() {
+    // Eight sessions race to create the same name: the unique index decides, not a prior check.
+    std::atomic<int> created{0}, conflicts{0}, other{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i)
+      threads.emplace_back([&] {
+        db::Session s(test::StoreDbOptions());
+        service::Env env{w_->config, s, nullptr};
+        auto r = service::CreateRepo(env, Admin(), "raced");
+        if (r.ok()) ++created;
+        else if (r.status().code == Code::Conflict) ++conflicts;
+        else ++other;
+      });
+    for (auto& t : threads) t.join();
+    CPPUNIT_ASSERT_EQUAL(1, created.load());
+    CPPUNIT_ASSERT_EQUAL(7, conflicts.load());
+    CPPUNIT_ASSERT_EQUAL(0, other.load());
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/raced.git/HEAD"));
+  }
+
+  void DirectoryWithoutRowIsAConflict() {
+    fs::create_directories(w_->config.repos_dir + "/stray.git");
+    std::ofstream(w_->config.repos_dir + "/stray.git/marker") << "keep";
+    auto r = service::CreateRepo(w_->env, Admin(), "stray");
+    CPPUNIT_ASSERT(!r.ok());
+    CPPUNIT_ASSERT(r.status().code == Code::Conflict);
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/stray.git/marker"));  // left untouched
+    CPPUNIT_ASSERT(!service::ResolveRepo(w_->env, Admin(), "stray").ok());    // and no row
+  }
+
+  void RenameMovesRowDirectoryAndKeepsChildren() {
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "old").ok());
+    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("old"), "alice").ok());
+    auto renamed = service::RenameRepo(w_->env, Ref("old"), "new");
+    CPPUNIT_ASSERT(renamed.ok());
+    CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/old.git"));
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/new.git/HEAD"));
+    auto users = service::ListCollaborators(w_->env, Ref("new"));
+    CPPUNIT_ASSERT(users.ok());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, users->size());
+    CPPUNIT_ASSERT(!service::ResolveRepo(w_->env, Admin(), "old").ok());
+  }
+
+  void RenameFailureBetweenDbAndDiskUndoesBoth() {
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "keep").ok());
+    service::g_fault_between_db_and_disk = InjectedFault;
+    auto r = service::RenameRepo(w_->env, Ref("keep"), "moved");
+    service::g_fault_between_db_and_disk = nullptr;
+    CPPUNIT_ASSERT(!r.ok());
+    CPPUNIT_ASSERT(service::ResolveRepo(w_->env, Admin(), "keep").ok());    // row rolled back
+    CPPUNIT_ASSERT(!service::ResolveRepo(w_->env, Admin(), "moved").ok());
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/keep.git/HEAD"));   // directory untouched
+    CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/moved.git"));
+  }
+
+  void DeleteFailureBetweenDbAndDiskKeepsBoth() {
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "survivor").ok());
+    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("survivor"), "bob").ok());
+    service::g_fault_between_db_and_disk = InjectedFault;
+    Status s = service::DeleteRepo(w_->env, Ref("survivor"));
+    service::g_fault_between_db_and_disk = nullptr;
+    CPPUNIT_ASSERT(!s.ok());
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/survivor.git/HEAD"));
+    auto users = service::ListCollaborators(w_->env, Ref("survivor"));  // the cascade rolled back too
+    CPPUNIT_ASSERT(users.ok());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, users->size());
+  }
+
+  void DeleteCascadesAndRecreateInheritsNothing() {
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "phoenix").ok());
+    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("phoenix"), "carol").ok());
+    CPPUNIT_ASSERT(service::DeleteRepo(w_->env, Ref("phoenix")).ok());
+    CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/phoenix.git"));
+    CPPUNIT_ASSERT(fs::is_empty(w_->config.repos_dir + "/.trash"));
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "phoenix").ok());
+    auto users = service::ListCollaborators(w_->env, Ref("phoenix"));
+    CPPUNIT_ASSERT(users.ok());
+    CPPUNIT_ASSERT(users->empty());
+    db::Rows r = w_->db.Prepare("SELECT COUNT(*) FROM collaborators").Query();
+    r.Next();
+    CPPUNIT_ASSERT_EQUAL(int64_t{0}, r.Int64(1));
+  }
+
+  void InterruptedDeleteIsRecovered() {
+    // A crash after the directory moved aside but before the row delete committed: the row is
+    // still there, so RecoverTrash puts the directory back.
+    auto repo = service::CreateRepo(w_->env, Admin(), "crashy");
+    CPPUNIT_ASSERT(repo.ok());
+    fs::create_directories(w_->config.repos_dir + "/.trash");
+    fs::rename(w_->config.repos_dir + "/crashy.git",
+               w_->config.repos_dir + "/.trash/" + std::to_string(repo->id) + "-abcdefabcdef");
+    // And a trash entry whose row is gone (the delete committed) is removed.
+    fs::create_directories(w_->config.repos_dir + "/.trash/999999-abcdefabcdef");
+    service::RecoverTrash(w_->env);
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/crashy.git/HEAD"));
+    CPPUNIT_ASSERT(fs::is_empty(w_->config.repos_dir + "/.trash"));
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(RepoStoreTest);

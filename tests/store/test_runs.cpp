@@ -1,0 +1,133 @@
+// The run queue in MariaDB (issue 6): a claim is a conditional UPDATE; two runners never claim
+// the same run, and one repository never has two runs running.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "lib/core/clock.h"
+#include "lib/crypto/random.h"
+#include "lib/service/repos.h"
+#include "lib/store/runs.h"
+#include "tests/store/store_fixture.h"
+
+using namespace kod;
+
+class RunStoreTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(RunStoreTest);
+  CPPUNIT_TEST(ClaimsOldestFirstAndOnePerRepository);
+  CPPUNIT_TEST(ConcurrentClaimersNeverShareARun);
+  CPPUNIT_TEST(AbandonedRunsFailWithAStep);
+  CPPUNIT_TEST_SUITE_END();
+
+  std::unique_ptr<test::StoreWorld> w_;
+
+  int64_t Repo(const std::string& name) {
+    auto r = store::RepoStore(w_->db).Insert(name, "owner0000001", NowMs());
+    CPPUNIT_ASSERT(r.has_value());
+    return *r;
+  }
+  store::Run Queue(int64_t repo_id) {
+    store::Run run;
+    run.id = crypto::NewId();
+    run.repo_id = repo_id;
+    run.branch = "main";
+    run.commit = std::string(40, 'a');
+    run.trigger = "api";
+    run.created_at = NowMs();
+    store::RunStore(w_->db).Insert(run);
+    return run;
+  }
+  std::optional<store::Run> Claim(db::Session& s, const std::string& runner) {
+    std::optional<store::Run> out;
+    Status st = s.Run([&] {
+      out = store::RunStore(s).ClaimNext(runner, NowMs());
+      return Status::Ok();
+    }, true);
+    CPPUNIT_ASSERT_MESSAGE(st.message, st.ok());
+    return out;
+  }
+
+ public:
+  void setUp() override { w_ = std::make_unique<test::StoreWorld>(); }
+  void tearDown() override { w_.reset(); }
+
+  void ClaimsOldestFirstAndOnePerRepository() {
+    int64_t a = Repo("a"), b = Repo("b");
+    store::Run a1 = Queue(a), a2 = Queue(a), b1 = Queue(b);
+    auto first = Claim(w_->db, "r1");
+    CPPUNIT_ASSERT(first && first->id == a1.id);
+    auto second = Claim(w_->db, "r1");  // a is busy: b's run, not a2
+    CPPUNIT_ASSERT(second && second->id == b1.id);
+    CPPUNIT_ASSERT(!Claim(w_->db, "r1"));  // both repositories busy
+    CPPUNIT_ASSERT(store::RunStore(w_->db).Finish(first->seq, "r1", "completed", true, 1, NowMs()));
+    auto third = Claim(w_->db, "r1");
+    CPPUNIT_ASSERT(third && third->id == a2.id);
+  }
+
+  void ConcurrentClaimersNeverShareARun() {
+    // 200 runs over 20 repositories, four claimers that finish each run at once.
+    std::vector<int64_t> repos;
+    for (int i = 0; i < 20; ++i) repos.push_back(Repo("q" + std::to_string(i)));
+    for (int i = 0; i < 200; ++i) Queue(repos[i % repos.size()]);
+    std::mutex mu;
+    std::multiset<std::string> claimed;
+    std::atomic<int> overlap{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        db::Session s(test::StoreDbOptions());
+        const std::string me = "runner" + std::to_string(t);
+        int idle = 0;
+        while (idle < 20) {
+          std::optional<store::Run> run;
+          Status st = s.Run([&] {
+            run = store::RunStore(s).ClaimNext(me, NowMs());
+            return Status::Ok();
+          }, true);
+          if (!st.ok() || !run) {
+            ++idle;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            continue;
+          }
+          idle = 0;
+          (void)s.Run([&] {
+            db::Rows r = s.Prepare("SELECT COUNT(*) FROM workflow_runs WHERE repo_id = ? AND status = 'running'")
+                             .Bind(run->repo_id).Query();
+            r.Next();
+            if (r.Int64(1) != 1) ++overlap;
+            store::RunStore(s).Finish(run->seq, me, "completed", true, 0, NowMs());
+            return Status::Ok();
+          });
+          std::lock_guard<std::mutex> lock(mu);
+          claimed.insert(run->id);
+        }
+      });
+    for (auto& th : threads) th.join();
+    CPPUNIT_ASSERT_EQUAL(size_t{200}, claimed.size());
+    CPPUNIT_ASSERT_EQUAL(size_t{200}, std::set<std::string>(claimed.begin(), claimed.end()).size());
+    CPPUNIT_ASSERT_EQUAL(0, overlap.load());
+  }
+
+  void AbandonedRunsFailWithAStep() {
+    int64_t a = Repo("lost");
+    Queue(a);
+    auto run = Claim(w_->db, "dead-runner");
+    CPPUNIT_ASSERT(run.has_value());
+    store::RunStore runs(w_->db);
+    // Heartbeat is fresh: not stale yet.
+    CPPUNIT_ASSERT(runs.Stale(NowMs() - 15000).empty());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, runs.Stale(NowMs() + 1).size());
+    CPPUNIT_ASSERT(runs.FailAbandoned(run->seq, "Runner lost", "gone", NowMs(), NowMs() + 1));
+    auto after = runs.FindBySeq(run->seq);
+    CPPUNIT_ASSERT_EQUAL(std::string("failed"), after->status);
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, after->steps.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("Runner lost"), after->steps[0].name);
+    // The runner coming back cannot overwrite the verdict.
+    CPPUNIT_ASSERT(!runs.Finish(run->seq, "dead-runner", "completed", true, 1, NowMs()));
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(RunStoreTest);

@@ -1,0 +1,132 @@
+// Tokens and secrets against the real schema: hashes only, expiry, lastUsedAt throttling,
+// secret upserts that keep createdAt, and the key check value (decisions.md §2, §5).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "lib/core/clock.h"
+#include "lib/crypto/digest.h"
+#include "lib/crypto/secret_box.h"
+#include "lib/service/secrets.h"
+#include "lib/service/tokens.h"
+#include "lib/store/secrets.h"
+#include "lib/store/tokens.h"
+#include "tests/store/store_fixture.h"
+
+using namespace kod;
+
+class TokenSecretStoreTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(TokenSecretStoreTest);
+  CPPUNIT_TEST(TokensAreStoredAsHashesOnly);
+  CPPUNIT_TEST(ExpiredTokensAreRefusedAndRemoved);
+  CPPUNIT_TEST(LastUsedIsWrittenAtMostOnceAMinute);
+  CPPUNIT_TEST(BootstrapOnlyOnAnEmptyTable);
+  CPPUNIT_TEST(SecretUpsertKeepsCreatedAt);
+  CPPUNIT_TEST(KeyCheckRefusesAnotherKey);
+  CPPUNIT_TEST(SecretsSurviveARename);
+  CPPUNIT_TEST_SUITE_END();
+
+  std::unique_ptr<test::StoreWorld> w_;
+
+ public:
+  void setUp() override { w_ = std::make_unique<test::StoreWorld>(); }
+  void tearDown() override { w_.reset(); }
+
+  void TokensAreStoredAsHashesOnly() {
+    service::NewToken req;
+    req.name = "ci";
+    auto created = service::CreateToken(w_->env, req);
+    CPPUNIT_ASSERT(created.ok());
+    db::Rows r = w_->db.Prepare("SELECT token_hash FROM tokens WHERE id = ?").Bind(created->token.id).Query();
+    CPPUNIT_ASSERT(r.Next());
+    CPPUNIT_ASSERT_EQUAL(crypto::Sha256Hex(created->value), r.String(1));
+    CPPUNIT_ASSERT(r.String(1).find(created->value) == std::string::npos);
+    auto who = service::Authenticate(w_->env, "Bearer " + created->value);
+    CPPUNIT_ASSERT(who.ok());
+    CPPUNIT_ASSERT_EQUAL(created->token.id, who->token_id);
+  }
+
+  void ExpiredTokensAreRefusedAndRemoved() {
+    service::NewToken req;
+    req.name = "short-lived";
+    req.expires_in_days = 1;
+    auto created = service::CreateToken(w_->env, req);
+    CPPUNIT_ASSERT(created.ok());
+    w_->db.Prepare("UPDATE tokens SET expires_at = ? WHERE id = ?").Bind(NowMs() - 1).Bind(created->token.id).Exec();
+    auto who = service::Authenticate(w_->env, "Bearer " + created->value);
+    CPPUNIT_ASSERT(!who.ok());
+    CPPUNIT_ASSERT(who.status().code == Code::Unauthenticated);
+    CPPUNIT_ASSERT_EQUAL(int64_t{0}, store::TokenStore(w_->db).Count());
+  }
+
+  void LastUsedIsWrittenAtMostOnceAMinute() {
+    store::TokenStore tokens(w_->db);
+    store::Token t{"tok000000001", "t", {"repo:read"}, std::nullopt, NowMs(), std::nullopt, std::nullopt};
+    CPPUNIT_ASSERT(tokens.Insert(t, std::string(64, 'b')));
+    tokens.TouchLastUsed(t.id, 1'000'000, 60'000);
+    tokens.TouchLastUsed(t.id, 1'030'000, 60'000);  // 30 s later: not written
+    CPPUNIT_ASSERT_EQUAL(int64_t{1'000'000}, *tokens.FindByHash(std::string(64, 'b'))->last_used_at);
+    tokens.TouchLastUsed(t.id, 1'060'000, 60'000);  // a minute later: written
+    CPPUNIT_ASSERT_EQUAL(int64_t{1'060'000}, *tokens.FindByHash(std::string(64, 'b'))->last_used_at);
+  }
+
+  void BootstrapOnlyOnAnEmptyTable() {
+    w_->config.admin_token = "kod_bootstrapbootstrapbootstrap12";
+    CPPUNIT_ASSERT(service::BootstrapAdmin(w_->env).ok());
+    CPPUNIT_ASSERT(service::BootstrapAdmin(w_->env).ok());
+    CPPUNIT_ASSERT_EQUAL(int64_t{1}, store::TokenStore(w_->db).Count());
+    auto who = service::Authenticate(w_->env, "Bearer kod_bootstrapbootstrapbootstrap12");
+    CPPUNIT_ASSERT(who.ok() && who->IsAdmin());
+    w_->config.admin_token = "kod_anotheranotheranotheranother1";
+    CPPUNIT_ASSERT(service::BootstrapAdmin(w_->env).ok());  // ignored once a token exists
+    CPPUNIT_ASSERT(!service::Authenticate(w_->env, "Bearer kod_anotheranotheranotheranother1").ok());
+  }
+
+  void SecretUpsertKeepsCreatedAt() {
+    auto id = store::RepoStore(w_->db).Insert("sec", "owner0000001", NowMs());
+    store::SecretStore secrets(w_->db);
+    secrets.Upsert(*id, "A", "c1", 1000);
+    secrets.Upsert(*id, "A", "c2", 1000);  // same millisecond: updatedAt still moves
+    auto list = secrets.List(*id);
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, list.size());
+    CPPUNIT_ASSERT_EQUAL(int64_t{1000}, list[0].created_at);
+    CPPUNIT_ASSERT(list[0].updated_at > 1000);
+    CPPUNIT_ASSERT_EQUAL(std::string("c2"), secrets.Ciphertexts(*id)[0].second);
+  }
+
+  void KeyCheckRefusesAnotherKey() {
+    w_->config.encryption_key = "first key";
+    auto first = service::LoadSecretKey(w_->env);
+    CPPUNIT_ASSERT(first.ok() && *first);
+    auto again = service::LoadSecretKey(w_->env);
+    CPPUNIT_ASSERT(again.ok() && *again);
+    w_->config.encryption_key = "second key";
+    CPPUNIT_ASSERT(!service::LoadSecretKey(w_->env).ok());
+    // No key while secrets exist: refused as well.
+    auto id = store::RepoStore(w_->db).Insert("k", "owner0000001", NowMs());
+    store::SecretStore(w_->db).Upsert(*id, "S", "x", NowMs());
+    w_->config.encryption_key.clear();
+    CPPUNIT_ASSERT(!service::LoadSecretKey(w_->env).ok());
+  }
+
+  void SecretsSurviveARename() {
+    w_->config.encryption_key = "rename key";
+    auto key = service::LoadSecretKey(w_->env);
+    CPPUNIT_ASSERT(key.ok());
+    w_->env.key = key->get();
+    auth::Principal admin{"admintoken01", {auth::Permission::Admin}, std::nullopt};
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, admin, "before").ok());
+    auto ref = service::ResolveRepo(w_->env, admin, "before");
+    const std::string value = "multi\nline \xe2\x9c\x93 value";
+    CPPUNIT_ASSERT(service::PutSecret(w_->env, *ref, "DEPLOY", &value).ok());
+    CPPUNIT_ASSERT(service::RenameRepo(w_->env, *ref, "after").ok());
+    auto plain = service::SecretsForRun(w_->env, ref->repo.id);
+    CPPUNIT_ASSERT(plain.ok());
+    CPPUNIT_ASSERT_EQUAL(value, plain->at("DEPLOY"));
+    // The stored bytes are not the value.
+    db::Rows r = w_->db.Prepare("SELECT ciphertext FROM secrets").Query();
+    r.Next();
+    CPPUNIT_ASSERT(r.String(1).find("multi") == std::string::npos);
+    w_->env.key = nullptr;
+  }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(TokenSecretStoreTest);
