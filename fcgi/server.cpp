@@ -105,9 +105,13 @@ pid_t SpawnWorker(int listen_fd, const WorkerSetup& setup) {
   return pid;
 }
 
-bool IsSocket(int fd) {
+// A listening socket (spawn-fcgi passes one on fd 0); a connected socket on stdin is not one.
+bool IsListeningSocket(int fd) {
   struct stat st{};
-  return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening != 0;
 }
 
 }  // namespace
@@ -146,7 +150,7 @@ int OpenListenSocket(const Config& config, std::string& error) {
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
-  } else if (IsSocket(0)) {
+  } else if (IsListeningSocket(0)) {
     fd = 0;  // spawn-fcgi style: the listening socket is stdin
   } else {
     // FCGX_OpenSocket unlinks the path first: make sure no running server owns it.
