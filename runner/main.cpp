@@ -1,1 +1,64 @@
-int main() { return 0; }  // placeholder, replaced by the real program
+// kod-runner: executes queued workflow runs (README "How the pieces fit"; decisions.md §6–§8).
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "lib/core/clock.h"
+#include "lib/core/config.h"
+#include "lib/core/log.h"
+#include "lib/crypto/secret_box.h"
+#include "lib/db/migrate.h"
+#include "lib/service/secrets.h"
+#include "runner/daemon.h"
+#include "runner/executor.h"
+
+int main(int argc, char** argv) {
+  kod::log::SetProgram("kod-runner");
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf("usage: kod-runner [--config PATH]   (default $KOD_CONFIG, else /etc/kod/kod.ini)\n");
+      return 0;
+    }
+  bool explicit_path = false;
+  std::string path = kod::ConfigPath(argc, argv, &explicit_path);
+  auto config = kod::LoadConfig(path, explicit_path, kod::ExecutableDir());
+  if (!config.ok()) {
+    std::fprintf(stderr, "kod-runner: %s\n", config.status().message.c_str());
+    return 2;
+  }
+  kod::log::SetLevel(config->log_level);
+  kod::runner::BecomeSubreaper();
+
+  kod::db::Options o;
+  o.host = config->db_host;
+  o.port = config->db_port;
+  o.socket = config->db_socket;
+  o.user = config->db_user;
+  o.password = config->db_password;
+  o.name = config->db_name;
+  kod::db::Session session(o);
+  const int64_t deadline = kod::MonotonicMs() + 30'000;
+  while (!session.Ping()) {
+    if (kod::MonotonicMs() > deadline) {
+      std::fprintf(stderr, "kod-runner: database unreachable\n");
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (kod::Status s = kod::db::Migrate(session); !s.ok()) {
+    std::fprintf(stderr, "kod-runner: schema migration failed: %s\n", s.message.c_str());
+    return 1;
+  }
+  kod::service::Env env{*config, session, nullptr};
+  auto key = kod::service::LoadSecretKey(env);
+  if (!key.ok()) {
+    std::fprintf(stderr, "kod-runner: %s\n", key.status().message.c_str());
+    return 1;
+  }
+  session.Reset();
+  // Only the derived key is kept; the passphrase never reaches a step (decisions.md §7).
+  std::fill(config->encryption_key.begin(), config->encryption_key.end(), '\0');
+  config->encryption_key.clear();
+  return kod::runner::RunDaemon(*config, key->get());
+}

@@ -1,5 +1,7 @@
 #include "lib/store/runs.h"
 
+#include "lib/core/clock.h"
+
 namespace kod::store {
 namespace {
 
@@ -81,7 +83,7 @@ std::vector<Run> RunStore::List(int64_t repo_id, int limit) {
   return out;
 }
 
-std::optional<Run> RunStore::ClaimNext(const std::string& runner_id, int64_t now) {
+std::optional<Run> RunStore::ClaimNext(const std::string& runner_id) {
   // Candidates: the oldest queued run of each repository with nothing running, oldest first.
   db::Rows c = s_.Prepare(
                      "SELECT q.seq, q.repo_id FROM workflow_runs q "
@@ -102,6 +104,7 @@ std::optional<Run> RunStore::ClaimNext(const std::string& runner_id, int64_t now
     db::Rows older = s_.Prepare("SELECT MIN(seq) FROM workflow_runs WHERE repo_id = ? AND status = 'queued'")
                          .Bind(repo_id).Query();
     if (!older.Next() || older.IsNull(1) || older.Int64(1) != seq) continue;
+    const int64_t now = NowMs();
     int won = s_.Prepare("UPDATE workflow_runs SET status = 'running', runner_id = ?, started_at = ?, heartbeat_at = ? "
                          "WHERE seq = ? AND status = 'queued'")
                   .Bind(runner_id).Bind(now).Bind(now).Bind(seq).Exec();

@@ -52,7 +52,8 @@ class RunStore {
   /// per repository at a time, oldest first). Must run inside a transaction (READ COMMITTED):
   /// the repository row is locked FOR UPDATE, then the run is taken with a conditional UPDATE
   /// (`WHERE status='queued'`) so two runners never claim the same run. nullopt: nothing to do.
-  std::optional<Run> ClaimNext(const std::string& runner_id, int64_t now);
+  /// started_at is read after the re-check, so it is never before the previous run's completed_at.
+  std::optional<Run> ClaimNext(const std::string& runner_id);
   void AppendStep(int64_t run_seq, int idx, const StepResult& step);
   /// Marks the run finished (completed/failed) if it is still running under `runner_id`.
   bool Finish(int64_t run_seq, const std::string& runner_id, const std::string& status, bool success,

@@ -43,7 +43,7 @@ class RunStoreTest : public CppUnit::TestFixture {
   std::optional<store::Run> Claim(db::Session& s, const std::string& runner) {
     std::optional<store::Run> out;
     Status st = s.Run([&] {
-      out = store::RunStore(s).ClaimNext(runner, NowMs());
+      out = store::RunStore(s).ClaimNext(runner);
       return Status::Ok();
     }, true);
     CPPUNIT_ASSERT_MESSAGE(st.message, st.ok());
@@ -84,7 +84,7 @@ class RunStoreTest : public CppUnit::TestFixture {
         while (idle < 20) {
           std::optional<store::Run> run;
           Status st = s.Run([&] {
-            run = store::RunStore(s).ClaimNext(me, NowMs());
+            run = store::RunStore(s).ClaimNext(me);
             return Status::Ok();
           }, true);
           if (!st.ok() || !run) {

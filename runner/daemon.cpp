@@ -1,0 +1,295 @@
+#include "runner/daemon.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/crypto/random.h"
+#include "lib/db/db.h"
+#include "lib/service/env.h"
+#include "lib/store/runs.h"
+#include "runner/run_executor.h"
+
+namespace kod::runner {
+namespace {
+
+constexpr int64_t kHeartbeatMs = 2000;
+constexpr int64_t kStaleMs = 15000;  // a runner that has not beaten for this long is dead
+constexpr int kPollFallbackMs = 1000;
+
+db::Options DbOptions(const Config& c) {
+  db::Options o;
+  o.host = c.db_host;
+  o.port = c.db_port;
+  o.socket = c.db_socket;
+  o.user = c.db_user;
+  o.password = c.db_password;
+  o.name = c.db_name;
+  return o;
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// "<host>/<pid>/<nonce>" → pid if `id` was made on this host.
+std::optional<pid_t> LocalPid(const std::string& id) {
+  size_t a = id.find('/');
+  size_t b = id.find('/', a == std::string::npos ? a : a + 1);
+  if (a == std::string::npos || b == std::string::npos || id.substr(0, a) != Hostname()) return std::nullopt;
+  try {
+    return static_cast<pid_t>(std::stol(id.substr(a + 1, b - a - 1)));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// SIGKILLs every process on this host whose environment carries KOD_RUN_ID=<run_id> (every step
+// process inherits it, decisions.md §7), and each of their sessions: the leftovers of a run
+// whose runner died (a SIGKILLed runner could not clean up after its steps).
+void KillRunProcesses(const std::string& run_id) {
+  const std::string marker = "KOD_RUN_ID=" + run_id;
+  DIR* dir = opendir("/proc");
+  if (!dir) return;
+  std::set<pid_t> sessions;
+  for (dirent* e; (e = readdir(dir));) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid <= 1 || pid == getpid()) continue;
+    FILE* f = std::fopen((std::string("/proc/") + e->d_name + "/environ").c_str(), "r");
+    if (!f) continue;
+    std::string env;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0 && env.size() < (1u << 20);) env.append(buf, n);
+    std::fclose(f);
+    size_t pos = 0;
+    bool match = false;
+    while (pos < env.size()) {
+      size_t end = env.find('\0', pos);
+      if (end == std::string::npos) end = env.size();
+      if (env.compare(pos, end - pos, marker) == 0) {
+        match = true;
+        break;
+      }
+      pos = end + 1;
+    }
+    if (!match) continue;
+    pid_t sid = getsid(pid);
+    if (sid > 1 && sid != getsid(0)) sessions.insert(sid);
+    kill(pid, SIGKILL);
+  }
+  closedir(dir);
+  for (pid_t sid : sessions) kill(-sid, SIGKILL);  // a session leader's group: what escaped by setsid
+}
+
+// Fails running runs whose runner is gone: heartbeat older than kStaleMs, or (same host) a runner
+// process that no longer exists.
+void ReapAbandoned(db::Session& db, const std::string& self) {
+  (void)db.Run([&] {
+    store::RunStore runs(db);
+    const int64_t now = NowMs();
+    for (const store::Run& r : runs.Stale(now - kStaleMs)) {
+      if (runs.FailAbandoned(r.seq, "Runner lost", "The runner executing this run stopped responding", now,
+                             now - kStaleMs)) {
+        log::Warn("run " + r.id + " failed: its runner stopped responding");
+        KillRunProcesses(r.id);
+      }
+    }
+    return Status::Ok();
+  });
+  (void)db.Run([&] {
+    store::RunStore runs(db);
+    db::Rows rows = db.Prepare("SELECT seq, id, runner_id FROM workflow_runs WHERE status = 'running'").Query();
+    std::vector<std::tuple<int64_t, std::string, std::string>> running;
+    while (rows.Next()) running.emplace_back(rows.Int64(1), rows.String(2), rows.String(3));
+    for (auto& [seq, id, owner] : running) {
+      if (owner == self) continue;
+      auto pid = LocalPid(owner);
+      if (!pid || (kill(*pid, 0) == 0 || errno != ESRCH)) continue;
+      if (runs.FailAbandoned(seq, "Runner lost", "The runner executing this run exited (" + owner + ")", NowMs(),
+                             std::nullopt)) {
+        log::Warn("run " + id + " failed: its runner " + owner + " is gone");
+        KillRunProcesses(id);
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+volatile sig_atomic_t g_stop = 0;
+int g_wake_pipe[2] = {-1, -1};
+void OnTerm(int) {
+  g_stop = 1;
+  if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);
+}
+
+// The unix datagram socket workers send wake-ups to (lib/service/runs.cpp WakeRunners).
+int BindWakeSocket(const Config& c, std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(c.wake_dir, ec);
+  path = c.wake_dir + "/runner-" + std::to_string(getpid()) + ".sock";
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return -1;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  unlink(path.c_str());
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  chmod(path.c_str(), 0666);
+  return fd;
+}
+
+// SIGKILLs every process that descends from this one, or whose session was started by one of them.
+void KillDescendants() {
+  struct Proc {
+    pid_t ppid;
+    pid_t sid;
+  };
+  std::map<pid_t, Proc> procs;
+  if (DIR* dir = opendir("/proc")) {
+    for (dirent* e; (e = readdir(dir));) {
+      pid_t pid = std::atoi(e->d_name);
+      if (pid <= 1) continue;
+      std::string path = std::string("/proc/") + e->d_name + "/stat";
+      FILE* f = std::fopen(path.c_str(), "r");
+      if (!f) continue;
+      char buf[1024] = {};
+      size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+      std::fclose(f);
+      const char* close_paren = std::strrchr(buf, ')');  // comm may contain spaces and ')'
+      if (!close_paren || close_paren - buf >= static_cast<long>(n)) continue;
+      char state;
+      int ppid = 0, pgrp = 0, sid = 0;
+      if (std::sscanf(close_paren + 2, "%c %d %d %d", &state, &ppid, &pgrp, &sid) == 4) procs[pid] = {ppid, sid};
+    }
+    closedir(dir);
+  }
+  std::set<pid_t> doomed;
+  std::set<pid_t> frontier{getpid()};
+  while (!frontier.empty()) {
+    std::set<pid_t> next;
+    for (const auto& [pid, p] : procs)
+      if (frontier.count(p.ppid) && !doomed.count(pid) && pid != getpid()) next.insert(pid);
+    doomed.insert(next.begin(), next.end());
+    frontier = std::move(next);
+  }
+  for (const auto& [pid, p] : procs)
+    if (doomed.count(p.sid) && pid != getpid()) doomed.insert(pid);
+  for (pid_t pid : doomed) kill(pid, SIGKILL);
+}
+
+}  // namespace
+
+std::string MakeRunnerId() { return Hostname() + "/" + std::to_string(getpid()) + "/" + crypto::NewId(); }
+
+int RunDaemon(const Config& config, const crypto::SecretKey* key) {
+  const std::string self = MakeRunnerId();
+  if (pipe2(g_wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
+  struct sigaction sa{};
+  sa.sa_handler = OnTerm;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGCHLD, SIG_DFL);
+
+  std::string wake_path;
+  int wake_fd = BindWakeSocket(config, wake_path);
+  if (wake_fd < 0) log::Warn("runner.wake_dir: cannot bind a wake socket in " + config.wake_dir + "; polling only");
+  std::error_code ec;
+  std::filesystem::create_directories(config.workspace_dir, ec);
+
+  db::Session db(DbOptions(config));
+  ReapAbandoned(db, self);
+  log::Info("runner " + self + " ready (concurrency " + std::to_string(config.runner_concurrency) + ")");
+
+  std::atomic<int> active{0};
+  std::mutex threads_mu;
+  std::vector<std::thread> threads;
+
+  // Heartbeat and reaper: its own connection (a Session is not thread-safe).
+  std::thread beat([&] {
+    db::Session hb(DbOptions(config));
+    int64_t last_reap = 0;
+    while (!g_stop) {
+      (void)hb.Run([&] {
+        store::RunStore(hb).Heartbeat(self, NowMs());
+        return Status::Ok();
+      });
+      if (MonotonicMs() - last_reap > 5000) {
+        ReapAbandoned(hb, self);
+        last_reap = MonotonicMs();
+      }
+      for (int i = 0; i < kHeartbeatMs / 100 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+
+  while (!g_stop) {
+    bool claimed_any = false;
+    while (!g_stop && active.load() < config.runner_concurrency) {
+      std::optional<store::Run> run;
+      Status s = db.Run([&] {
+        run = store::RunStore(db).ClaimNext(self);
+        return Status::Ok();
+      }, /*transaction=*/true);
+      if (!s.ok() || !run) break;
+      claimed_any = true;
+      ++active;
+      log::Info("run " + run->id + " claimed (" + run->repo_name + " " + run->branch + ")");
+      std::lock_guard<std::mutex> lock(threads_mu);
+      threads.emplace_back([&config, key, &active, &self, r = std::move(*run)] {
+        db::Session session(DbOptions(config));
+        service::Env env{config, session, key};
+        ExecuteRun(env, r, self);
+        --active;
+        if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);  // a slot is free
+      });
+    }
+    if (claimed_any) continue;
+    pollfd fds[2] = {{g_wake_pipe[0], POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    poll(fds, wake_fd >= 0 ? 2 : 1, kPollFallbackMs);
+    char buf[64];
+    while (read(g_wake_pipe[0], buf, sizeof buf) > 0) {
+    }
+    if (wake_fd >= 0)
+      while (recv(wake_fd, buf, sizeof buf, 0) > 0) {
+      }
+  }
+
+  // SIGTERM: nothing new; running steps are killed and their runs marked failed.
+  log::Info("stopping: failing running runs");
+  (void)db.Run([&] {
+    store::RunStore runs(db);
+    for (const store::Run& r : runs.RunningOf(self))
+      runs.FailAbandoned(r.seq, "Runner stopped", "The runner was stopped (SIGTERM) while this run was executing",
+                         NowMs(), std::nullopt);
+    return Status::Ok();
+  });
+  if (wake_fd >= 0) unlink(wake_path.c_str());
+  // Every step process descends from this process or lives in the session of one of its shells
+  // (RunShell starts each shell with setsid): kill them all, twice to catch late forks.
+  for (int round = 0; round < 2; ++round) KillDescendants();
+  beat.join();
+  _exit(0);
+}
+
+}  // namespace kod::runner

@@ -1,0 +1,24 @@
+// kod-runner's daemon loop: claims queued runs from the database (several runners may share it),
+// runs up to runner.concurrency at once, heartbeats, reaps runs whose runner died.
+#pragma once
+
+#include <string>
+
+#include "lib/core/config.h"
+
+namespace kod::crypto {
+class SecretKey;
+}
+
+namespace kod::runner {
+
+/// A runner's identity in workflow_runs.runner_id: "<hostname>/<pid>/<nonce>" (the pid lets a
+/// runner on the same host tell at once that another runner's process is gone).
+std::string MakeRunnerId();
+
+/// Runs until SIGTERM/SIGINT. On SIGTERM it claims nothing new, kills the running steps, marks
+/// their runs failed ("Runner stopped") and returns. `key` may be null (no secrets configured).
+/// Returns the process exit code.
+int RunDaemon(const Config& config, const crypto::SecretKey* key);
+
+}  // namespace kod::runner

@@ -1,0 +1,206 @@
+#include "runner/run_executor.h"
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+
+#include <json/json.h>
+
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/utf8.h"
+#include "lib/git/repository.h"
+#include "lib/service/repos.h"
+#include "lib/service/secrets.h"
+#include "lib/store/repos.h"
+#include "lib/workflow/dialect.h"
+#include "runner/executor.h"
+
+namespace kod::runner {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The files of a run: the pinned list, or every *.toml of .kod/workflows/ at the commit.
+Result<std::vector<std::string>> RunFiles(const std::string& repo_path, const store::Run& run) {
+  if (!run.files) return git::WorkflowFiles(repo_path, run.commit);
+  Json::Value arr;
+  Json::CharReaderBuilder b;
+  std::string errs;
+  std::istringstream in(*run.files);
+  if (!Json::parseFromStream(b, in, &arr, &errs) || !arr.isArray()) return Internal("stored file list is corrupt");
+  std::vector<std::string> out;
+  for (const auto& v : arr) out.push_back(v.asString());
+  return out;
+}
+
+// True if `dir` (after resolving symlinks) is `root` or inside it.
+bool InsideCheckout(const fs::path& root, const fs::path& dir) {
+  std::error_code ec;
+  fs::path r = fs::canonical(root, ec);
+  if (ec) return false;
+  fs::path d = fs::canonical(dir, ec);
+  if (ec) return false;
+  auto rs = r.string(), ds = d.string();
+  return ds == rs || (ds.size() > rs.size() && ds.compare(0, rs.size(), rs) == 0 && ds[rs.size()] == '/');
+}
+
+class Recorder {
+ public:
+  Recorder(service::Env& env, const store::Run& run) : env_(env), run_(run) {}
+  void Add(store::StepResult step) {
+    // Names and errors can carry bytes from the workflow file: store them as valid UTF-8.
+    step.name = utf8::Sanitize(step.name);
+    if (step.error) step.error = utf8::Sanitize(*step.error);
+    Status s = env_.db.Run([&] {
+      store::RunStore(env_.db).AppendStep(run_.seq, index_, step);
+      return Status::Ok();
+    });
+    if (!s.ok()) log::Error("run " + run_.id + ": could not record step " + step.name + ": " + s.message);
+    ++index_;
+  }
+
+ private:
+  service::Env& env_;
+  const store::Run& run_;
+  int index_ = 0;
+};
+
+}  // namespace
+
+void ExecuteRun(service::Env& env, const store::Run& run, const std::string& runner_id) {
+  const int64_t started = run.started_at.value_or(NowMs());
+  // The repository may have been renamed since the run was queued: find it by its stable id.
+  std::string repo_name = run.repo_name;
+  (void)env.db.Run([&] {
+    if (auto repo = store::RepoStore(env.db).FindById(run.repo_id)) repo_name = repo->name;
+    return Status::Ok();
+  });
+  const std::string repo_path = service::RepoPath(env.config, repo_name);
+  const fs::path work = fs::path(env.config.workspace_dir) / run.id;
+  const fs::path checkout = work / "checkout";
+  const fs::path home = work / "home";
+  Recorder record(env, run);
+  bool failed = false;
+
+  auto setup_failure = [&](const std::string& error) {
+    store::StepResult s;
+    s.name = "Setup";
+    s.error = error;
+    record.Add(s);
+    failed = true;
+  };
+
+  std::error_code ec;
+  fs::remove_all(work, ec);
+  fs::create_directories(checkout, ec);
+  fs::create_directories(home, ec);
+  std::map<std::string, std::string> secrets;
+  std::vector<std::pair<std::string, workflow::Workflow>> workflows;
+  if (ec) {
+    setup_failure("cannot create the workspace: " + ec.message());
+  } else if (Status s = git::CheckoutTo(repo_path, run.commit, checkout.string()); !s.ok()) {
+    setup_failure("checkout failed: " + s.message);
+  } else if (auto sec = service::SecretsForRun(env, run.repo_id); !sec.ok()) {
+    setup_failure(sec.status().message);
+  } else if (auto files = RunFiles(repo_path, run); !files.ok()) {
+    secrets = std::move(*sec);
+    setup_failure(files.status().message);
+  } else {
+    secrets = std::move(*sec);
+    for (const std::string& f : *files) {
+      auto text = git::ReadBlob(repo_path, run.commit, ".kod/workflows/" + f);
+      if (!text.ok() || !*text) {
+        setup_failure(f + ":1: workflow file not found at " + run.commit);
+        break;
+      }
+      auto parsed = workflow::Parse(f, **text);
+      if (!parsed.ok()) {
+        setup_failure(parsed.status().message);
+        break;
+      }
+      workflows.emplace_back(f, std::move(*parsed));
+    }
+    if (!failed && workflows.empty()) setup_failure("No workflow files on " + run.branch);
+  }
+
+  std::vector<std::string> mask;
+  for (const auto& [k, v] : secrets) mask.push_back(v);
+  std::map<std::string, std::string> vars;  // env.NAME = "value" lines, for the rest of the run
+
+  for (const auto& [file, wf] : workflows) {
+    if (failed) break;
+    const int64_t deadline = MonotonicMs() + static_cast<int64_t>(wf.timeout_seconds) * 1000;
+    for (const workflow::Step& step : wf.steps) {
+      std::map<std::string, std::string> visible = secrets;  // {env.NAME} and if: see both
+      for (const auto& [k, v] : vars) visible[k] = v;
+      store::StepResult result;
+      result.name = step.name;
+      const int64_t step_started = MonotonicMs();
+      if (step.condition && !workflow::Evaluate(*step.condition, run.branch, visible)) {
+        result.success = true;
+        result.skipped = true;
+        record.Add(result);
+        continue;
+      }
+      OutputCapture out(mask);
+      bool ok = true;
+      bool timed_out = false;
+      fs::path cwd = checkout / step.working_dir;
+      if (!InsideCheckout(checkout, cwd)) {
+        ok = false;
+        result.error = "working_dir " + step.working_dir + " does not exist or leaves the checkout";
+      }
+      for (size_t i = 0; ok && i < step.run.size(); ++i) {
+        const std::string& line = step.run[i];
+        if (auto assign = workflow::ParseEnvAssignment(line)) {
+          vars[assign->first] = workflow::Interpolate(assign->second, run.branch, repo_name, visible);
+          visible[assign->first] = vars[assign->first];
+          continue;
+        }
+        ShellCommand cmd;
+        cmd.line = workflow::Interpolate(line, run.branch, repo_name, visible);
+        cmd.cwd = fs::canonical(cwd, ec).string();
+        cmd.deadline_ms = deadline;
+        cmd.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", home.string()}, {"LANG", "C.UTF-8"},
+                   {"CI", "true"}, {"KOD_REPO", repo_name}, {"KOD_BRANCH", run.branch},
+                   {"KOD_COMMIT", run.commit}, {"KOD_RUN_ID", run.id}};
+        for (const auto& [k, v] : secrets) cmd.env[k] = v;
+        for (const auto& [k, v] : vars) cmd.env[k] = v;
+        CommandResult r = RunShell(cmd, out);
+        if (r.timed_out) {
+          ok = false;
+          timed_out = true;
+          result.error = "Timed out after " + std::to_string(wf.timeout_seconds) + "s";
+        } else if (!r.spawn_error.empty()) {
+          ok = false;
+          result.error = "Could not start the command: " + r.spawn_error;
+        } else if (r.exit_code != 0) {
+          ok = false;
+          result.error = "Exit code: " + std::to_string(r.exit_code);
+        }
+      }
+      result.output = out.Finish();
+      result.success = ok;
+      result.duration_ms = MonotonicMs() - step_started;
+      record.Add(result);
+      // A timeout ends the file whatever continue_on_error says: its time budget is spent.
+      if (!ok && (timed_out || !step.continue_on_error)) {
+        failed = true;
+        break;
+      }
+    }
+  }
+
+  const int64_t now = NowMs();
+  Status s = env.db.Run([&] {
+    store::RunStore(env.db).Finish(run.seq, runner_id, failed ? "failed" : "completed", !failed,
+                                   std::max<int64_t>(0, now - started), std::max(now, started));
+    return Status::Ok();
+  });
+  if (!s.ok()) log::Error("run " + run.id + ": could not record the result: " + s.message);
+  fs::remove_all(work, ec);
+  log::Info("run " + run.id + " " + (failed ? "failed" : "completed"));
+}
+
+}  // namespace kod::runner
