@@ -1,5 +1,7 @@
 #include "fcgi/http.h"
 
+#include "lib/core/utf8.h"
+
 #include <cstdlib>
 #include <memory>
 
@@ -120,10 +122,31 @@ Result<std::string> Request::Body() {
   return *body_;
 }
 
+namespace {
+
+// Every string in `v` (keys too) is well-formed UTF-8: jsoncpp turns an unpaired \uD800 escape
+// into bytes that the database would refuse.
+bool StringsAreUtf8(const Json::Value& v) {
+  if (v.isString()) return utf8::IsValid(v.asString());
+  if (v.isArray())
+    for (const auto& item : v)
+      if (!StringsAreUtf8(item)) return false;
+  if (v.isObject())
+    for (const auto& key : v.getMemberNames())
+      if (!utf8::IsValid(key) || !StringsAreUtf8(v[key])) return false;
+  return true;
+}
+
+}  // namespace
+
 Result<Json::Value> Request::JsonBody() {
   auto body = Body();
   if (!body.ok()) return body.status();
   if (body->find_first_not_of(" \t\r\n") == std::string::npos) return Json::Value(Json::objectValue);
+  // RFC 8259: UTF-8 text, control characters only as escapes (jsoncpp accepts both).
+  if (!utf8::IsValid(*body)) return InvalidArgument("Invalid JSON body");
+  for (unsigned char c : *body)
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return InvalidArgument("Invalid JSON body");
   Json::CharReaderBuilder b;
   Json::CharReaderBuilder::strictMode(&b.settings_);
   b["strictRoot"] = false;
@@ -131,7 +154,12 @@ Result<Json::Value> Request::JsonBody() {
   std::unique_ptr<Json::CharReader> reader(b.newCharReader());
   Json::Value v;
   std::string errs;
-  if (!reader->parse(body->data(), body->data() + body->size(), &v, &errs)) return InvalidArgument("Invalid JSON body");
+  try {
+    if (!reader->parse(body->data(), body->data() + body->size(), &v, &errs)) return InvalidArgument("Invalid JSON body");
+  } catch (const Json::Exception&) {  // e.g. nesting deeper than stackLimit throws instead of failing
+    return InvalidArgument("Invalid JSON body");
+  }
+  if (!StringsAreUtf8(v)) return InvalidArgument("Invalid JSON body");
   return v;
 }
 

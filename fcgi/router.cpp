@@ -93,7 +93,6 @@ void Dispatch(Request& rq, Response& rs) {
   }
   if (route == nullptr) {
     if (allowed.empty()) return rs.Error(NotFound("Not found"));
-    if (allowed.count("GET")) allowed.insert("HEAD");
     allowed.insert("OPTIONS");
     rs.Error({Code::MethodNotAllowed, "Method not allowed"});
     rs.headers.emplace_back("Allow", Join(allowed));

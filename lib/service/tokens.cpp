@@ -1,10 +1,12 @@
 #include "lib/service/tokens.h"
 
+#include <algorithm>
 #include <map>
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/names.h"
+#include "lib/core/utf8.h"
 #include "lib/crypto/digest.h"
 #include "lib/crypto/random.h"
 #include "lib/store/repos.h"
@@ -66,11 +68,13 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
 }
 
 Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
-  if (req.name.empty() || req.name.size() > 100)
-    return InvalidArgument("name is required and must be 1-100 characters");
-  std::vector<std::string> perms = req.permissions.value_or(std::vector<std::string>{"repo:read", "repo:write"});
-  for (const std::string& p : perms)
+  auto chars = utf8::Length(req.name);
+  if (!chars || *chars < 1 || *chars > 100) return InvalidArgument("name is required and must be 1-100 characters");
+  std::vector<std::string> perms;
+  for (const std::string& p : req.permissions.value_or(std::vector<std::string>{"repo:read", "repo:write"})) {
     if (!auth::ParsePermission(p)) return InvalidArgument("Invalid permission: " + p);
+    if (std::find(perms.begin(), perms.end(), p) == perms.end()) perms.push_back(p);  // a set, in given order
+  }
   if (req.expires_in_days && (*req.expires_in_days < 1 || *req.expires_in_days > 365))
     return InvalidArgument("expiresInDays must be an integer from 1 to 365");
   if (req.username && !names::IsValidUsername(*req.username))
