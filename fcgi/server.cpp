@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -132,6 +133,9 @@ std::string PrepareStartup(const Config& config, WorkerSetup& setup, int wait_s)
   if (!key.ok()) return key.status().message;
   setup.config = config;
   setup.key = *key;
+  // The passphrase is no longer needed once the key is derived: workers inherit only the key.
+  std::fill(setup.config.encryption_key.begin(), setup.config.encryption_key.end(), '\0');
+  setup.config.encryption_key.clear();
   std::error_code ec;
   std::filesystem::create_directories(config.repos_dir, ec);
   if (ec) return "storage.repos_dir: cannot create " + config.repos_dir + ": " + ec.message();
