@@ -267,11 +267,12 @@ kod_mariadb_init() {
     fi
     rm -rf "$KOD_MDB_DATA"
   fi
-  mkdir -p "$KOD_MDB_DATA" "$(dirname "$KOD_MDB_LOG")" "$(dirname "$KOD_MDB_SOCK")"
+  mkdir -p "$KOD_MDB_DATA" "$KOD_MDB_DATA.tmp" "$(dirname "$KOD_MDB_LOG")" "$(dirname "$KOD_MDB_SOCK")"
   local user_args
   user_args=$(kod__mdb_user_args)
   # shellcheck disable=SC2086 # user_args is empty or one word
-  if ! mariadb-install-db --no-defaults $user_args --datadir="$KOD_MDB_DATA" \
+  # Each instance gets its own tmpdir: a shared /tmp let one instance's cleanup break another's.
+  if ! mariadb-install-db --no-defaults $user_args --datadir="$KOD_MDB_DATA" --tmpdir="$KOD_MDB_DATA.tmp" \
     --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve \
     >"$KOD_MDB_DATA.install.log" 2>&1 </dev/null; then
     cat "$KOD_MDB_DATA.install.log" >&2
@@ -288,7 +289,7 @@ kod_mariadb_start() {
   local auto=0 attempt net_args user_args i
   [[ $KOD_MDB_PORT == auto ]] && auto=1
   kod_check_socket_path "$KOD_MDB_SOCK"
-  mkdir -p "$(dirname "$KOD_MDB_SOCK")" "$(dirname "$KOD_MDB_PID")" "$(dirname "$KOD_MDB_LOG")"
+  mkdir -p "$(dirname "$KOD_MDB_SOCK")" "$(dirname "$KOD_MDB_PID")" "$(dirname "$KOD_MDB_LOG")" "$KOD_MDB_DATA.tmp"
   user_args=$(kod__mdb_user_args)
   for attempt in 1 2 3 4 5; do
     if ((auto)); then KOD_MDB_PORT=$(kod_free_port); fi
@@ -300,7 +301,7 @@ kod_mariadb_start() {
     rm -f "$KOD_MDB_SOCK"
     # shellcheck disable=SC2086 # user_args is empty or one word
     kod_spawn "" "$KOD_MDB_LOG" "${KOD_MDB_SETSID:-0}" \
-      mariadbd --no-defaults $user_args --datadir="$KOD_MDB_DATA" --socket="$KOD_MDB_SOCK" \
+      mariadbd --no-defaults $user_args --datadir="$KOD_MDB_DATA" --tmpdir="$KOD_MDB_DATA.tmp" --socket="$KOD_MDB_SOCK" \
       "${net_args[@]}" --pid-file="$KOD_MDB_PID" --log-error="$KOD_MDB_LOG" --skip-name-resolve \
       --innodb-buffer-pool-size=64M --character-set-server=utf8mb4 --collation-server=utf8mb4_bin
     KOD_MDB_SERVER_PID=$KOD_SPAWNED_PID
