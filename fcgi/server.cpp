@@ -29,17 +29,6 @@
 namespace kod::fcgi {
 namespace {
 
-db::Options DbOptions(const Config& c) {
-  db::Options o;
-  o.host = c.db_host;
-  o.port = c.db_port;
-  o.socket = c.db_socket;
-  o.user = c.db_user;
-  o.password = c.db_password;
-  o.name = c.db_name;
-  return o;
-}
-
 // ---- worker
 
 volatile sig_atomic_t g_worker_stop = 0;
@@ -72,7 +61,7 @@ void InstallWorkerSignals() {
   g_listen_fd = listen_fd;
   g_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   InstallWorkerSignals();
-  db::Session session(DbOptions(setup.config));
+  db::Session session(db::OptionsFromConfig(setup.config));
   service::Env env{setup.config, session, setup.key.get()};
   FCGX_Request req;
   FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
@@ -118,15 +107,8 @@ bool IsListeningSocket(int fd) {
 }  // namespace
 
 std::string PrepareStartup(const Config& config, WorkerSetup& setup, int wait_s) {
-  db::Session session(DbOptions(config));
-  int64_t deadline = MonotonicMs() + wait_s * 1000L;
-  while (!session.Ping()) {
-    if (MonotonicMs() > deadline)
-      return "database unreachable at " + (config.db_socket.empty() ? config.db_host + ":" + std::to_string(config.db_port)
-                                                                    : config.db_socket);
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  if (Status s = db::Migrate(session); !s.ok()) return "schema migration failed: " + s.message;
+  db::Session session(db::OptionsFromConfig(config));
+  if (Status s = db::WaitAndMigrate(session, wait_s); !s.ok()) return s.message;
   service::Env env{config, session, nullptr};
   if (Status s = service::BootstrapAdmin(env); !s.ok()) return "bootstrap admin token: " + s.message;
   auto key = service::LoadSecretKey(env);

@@ -32,14 +32,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   kod::log::SetLevel(config->log_level);
-  kod::db::Options o;
-  o.host = config->db_host;
-  o.port = config->db_port;
-  o.socket = config->db_socket;
-  o.user = config->db_user;
-  o.password = config->db_password;
-  o.name = config->db_name;
-  kod::db::Session session(o);
+  kod::db::Session session(kod::db::OptionsFromConfig(*config));
   kod::service::Env env{*config, session, nullptr};
   auto lines = kod::service::QueuePushRuns(env, std::atoll(repo_id), repo_name, updates);
   if (!lines.ok()) {

@@ -32,17 +32,6 @@ constexpr int64_t kHeartbeatMs = 2000;
 constexpr int64_t kStaleMs = 15000;  // a runner that has not beaten for this long is dead
 constexpr int kPollFallbackMs = 1000;
 
-db::Options DbOptions(const Config& c) {
-  db::Options o;
-  o.host = c.db_host;
-  o.port = c.db_port;
-  o.socket = c.db_socket;
-  o.user = c.db_user;
-  o.password = c.db_password;
-  o.name = c.db_name;
-  return o;
-}
-
 std::string Hostname() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);
@@ -218,7 +207,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   std::error_code ec;
   std::filesystem::create_directories(config.workspace_dir, ec);
 
-  db::Session db(DbOptions(config));
+  db::Session db(db::OptionsFromConfig(config));
   ReapAbandoned(db, self);
   log::Info("runner " + self + " ready (concurrency " + std::to_string(config.runner_concurrency) + ")");
 
@@ -228,7 +217,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
 
   // Heartbeat and reaper: its own connection (a Session is not thread-safe).
   std::thread beat([&] {
-    db::Session hb(DbOptions(config));
+    db::Session hb(db::OptionsFromConfig(config));
     int64_t last_reap = 0;
     while (!g_stop) {
       (void)hb.Run([&] {
@@ -257,7 +246,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
       log::Info("run " + run->id + " claimed (" + run->repo_name + " " + run->branch + ")");
       std::lock_guard<std::mutex> lock(threads_mu);
       threads.emplace_back([&config, key, &active, &self, r = std::move(*run)] {
-        db::Session session(DbOptions(config));
+        db::Session session(db::OptionsFromConfig(config));
         service::Env env{config, session, key};
         ExecuteRun(env, r, self);
         --active;

@@ -2,9 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 
-#include "lib/core/clock.h"
 #include "lib/core/config.h"
 #include "lib/core/log.h"
 #include "lib/crypto/secret_box.h"
@@ -30,24 +28,9 @@ int main(int argc, char** argv) {
   kod::log::SetLevel(config->log_level);
   kod::runner::BecomeSubreaper();
 
-  kod::db::Options o;
-  o.host = config->db_host;
-  o.port = config->db_port;
-  o.socket = config->db_socket;
-  o.user = config->db_user;
-  o.password = config->db_password;
-  o.name = config->db_name;
-  kod::db::Session session(o);
-  const int64_t deadline = kod::MonotonicMs() + 30'000;
-  while (!session.Ping()) {
-    if (kod::MonotonicMs() > deadline) {
-      std::fprintf(stderr, "kod-runner: database unreachable\n");
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  if (kod::Status s = kod::db::Migrate(session); !s.ok()) {
-    std::fprintf(stderr, "kod-runner: schema migration failed: %s\n", s.message.c_str());
+  kod::db::Session session(kod::db::OptionsFromConfig(*config));
+  if (kod::Status s = kod::db::WaitAndMigrate(session, 30); !s.ok()) {
+    std::fprintf(stderr, "kod-runner: %s\n", s.message.c_str());
     return 1;
   }
   kod::service::Env env{*config, session, nullptr};

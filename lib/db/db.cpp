@@ -26,6 +26,17 @@ bool IsConnectionLost(int code) {
 
 }  // namespace
 
+Options OptionsFromConfig(const Config& c) {
+  Options o;
+  o.host = c.db_host;
+  o.port = c.db_port;
+  o.socket = c.db_socket;
+  o.user = c.db_user;
+  o.password = c.db_password;
+  o.name = c.db_name;
+  return o;
+}
+
 Rows::Rows(std::unique_ptr<sql::ResultSet> rs) : rs_(std::move(rs)) {}
 Rows::~Rows() = default;
 Rows::Rows(Rows&&) noexcept = default;

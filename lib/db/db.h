@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "lib/core/config.h"
 #include "lib/core/status.h"
 
 namespace sql {
@@ -31,6 +32,9 @@ struct Options {
   int connect_timeout_s = 2;   // so a down server gives a quick 503, never a hang
   int io_timeout_s = 60;
 };
+
+/// The database.* settings of a Config (docs/configuration.md).
+Options OptionsFromConfig(const Config& config);
 
 /// A forward-only cursor over a query's rows. Column indexes are 1-based, as in JDBC.
 class Rows {

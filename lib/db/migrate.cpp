@@ -1,6 +1,7 @@
 #include "lib/db/migrate.h"
 
 #include <set>
+#include <thread>
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
@@ -67,6 +68,21 @@ Status Migrate(Session& session) {
     }
     return Status::Ok();
   });
+}
+
+Status WaitAndMigrate(Session& session, int wait_s) {
+  const int64_t deadline = MonotonicMs() + wait_s * 1000L;
+  while (!session.Ping()) {
+    if (MonotonicMs() > deadline) {
+      const Options& o = session.options();
+      return Unavailable("database unreachable at " +
+                         (o.socket.empty() ? o.host + ":" + std::to_string(o.port) : o.socket));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  Status s = Migrate(session);
+  if (!s.ok()) s.message = "schema migration failed: " + s.message;
+  return s;
 }
 
 }  // namespace kod::db

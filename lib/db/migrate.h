@@ -12,4 +12,8 @@ namespace kod::db {
 /// Internal (naming the migration) if a statement fails.
 Status Migrate(Session& session);
 
+/// Waits up to `wait_s` seconds for the database to answer, then Migrate(). For process start-up
+/// (kod-fcgi, kod-runner). Returns a Status whose message is one line fit for stderr.
+Status WaitAndMigrate(Session& session, int wait_s);
+
 }  // namespace kod::db
