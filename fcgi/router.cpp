@@ -1,7 +1,6 @@
 #include "fcgi/router.h"
 
 #include <set>
-#include <sstream>
 
 #include "lib/core/log.h"
 #include "lib/service/tokens.h"
@@ -28,31 +27,61 @@ std::optional<std::vector<std::string>> SplitPath(const std::string& raw) {
   return out;
 }
 
-bool MatchPattern(const char* pattern, const std::vector<std::string>& segments,
-                  std::map<std::string, std::string>& args) {
+namespace {
+
+std::vector<std::string> SplitPattern(const char* pattern) {
   std::vector<std::string> parts;
-  std::stringstream ss(pattern + 1);
-  for (std::string part; std::getline(ss, part, '/');) parts.push_back(part);
+  std::string_view rest(pattern + 1);
+  while (!rest.empty()) {
+    size_t slash = rest.find('/');
+    parts.emplace_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+// The route table's patterns, split once (Dispatch runs per request; bench/api).
+const std::vector<std::vector<std::string>>& CompiledPatterns() {
+  static const std::vector<std::vector<std::string>> compiled = [] {
+    std::vector<std::vector<std::string>> out;
+    for (const Route& r : Routes()) out.push_back(SplitPattern(r.pattern));
+    return out;
+  }();
+  return compiled;
+}
+
+bool Match(const std::vector<std::string>& parts, const std::vector<std::string>& segments,
+           std::map<std::string, std::string>* args) {
   if (parts.size() != segments.size()) return false;
-  std::map<std::string, std::string> found;
+  static const std::string kGit = ".git";
   for (size_t i = 0; i < parts.size(); ++i) {
     const std::string& p = parts[i];
     const std::string& s = segments[i];
     if (p[0] != ':') {
       if (p != s) return false;
-      continue;
-    }
-    const std::string suffix = ".git";
-    if (p.size() > suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      if (s.size() <= suffix.size() || s.compare(s.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
-      found[p.substr(1, p.size() - 1 - suffix.size())] = s.substr(0, s.size() - suffix.size());
-    } else {
-      // A plain ":arg" never captures a segment meant for a ":arg.git" route of the same shape.
-      found[p.substr(1)] = s;
+    } else if (p.size() > kGit.size() && p.compare(p.size() - kGit.size(), kGit.size(), kGit) == 0) {
+      if (s.size() <= kGit.size() || s.compare(s.size() - kGit.size(), kGit.size(), kGit) != 0) return false;
     }
   }
-  args = std::move(found);
+  if (args == nullptr) return true;
+  args->clear();
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    if (p[0] != ':') continue;
+    if (p.size() > kGit.size() && p.compare(p.size() - kGit.size(), kGit.size(), kGit) == 0)
+      (*args)[p.substr(1, p.size() - 1 - kGit.size())] = segments[i].substr(0, segments[i].size() - kGit.size());
+    else
+      (*args)[p.substr(1)] = segments[i];
+  }
   return true;
+}
+
+}  // namespace
+
+bool MatchPattern(const char* pattern, const std::vector<std::string>& segments,
+                  std::map<std::string, std::string>& args) {
+  return Match(SplitPattern(pattern), segments, &args);
 }
 
 namespace {
@@ -68,19 +97,22 @@ std::string Join(const std::set<std::string>& items) {
 void Dispatch(Request& rq, Response& rs) {
   auto segments = SplitPath(rq.path());
   const Route* route = nullptr;
-  std::set<std::string> allowed;
+  const auto& routes = Routes();
+  const auto& patterns = CompiledPatterns();
   if (segments) {
-    for (const Route& r : Routes()) {
-      std::map<std::string, std::string> args;
-      if (!MatchPattern(r.pattern, *segments, args)) continue;
-      allowed.insert(r.method);
-      if (route == nullptr && rq.method() == r.method) {
-        route = &r;
-        rq.args() = std::move(args);
-      }
-    }
+    for (size_t i = 0; i < routes.size() && route == nullptr; ++i)
+      if (rq.method() == routes[i].method && Match(patterns[i], *segments, &rq.args())) route = &routes[i];
   }
+  // The methods served at this path: only needed for OPTIONS and 405 (not on the hot path).
+  auto allowed_methods = [&] {
+    std::set<std::string> allowed;
+    if (segments)
+      for (size_t i = 0; i < routes.size(); ++i)
+        if (Match(patterns[i], *segments, nullptr)) allowed.insert(routes[i].method);
+    return allowed;
+  };
   if (rq.method() == "OPTIONS") {
+    std::set<std::string> allowed = allowed_methods();
     // CORS preflight on any path (decisions.md §1).
     std::set<std::string> methods = allowed.empty() ? std::set<std::string>{"GET", "POST", "PUT", "PATCH", "DELETE"}
                                                     : allowed;
@@ -92,6 +124,7 @@ void Dispatch(Request& rq, Response& rs) {
     return;
   }
   if (route == nullptr) {
+    std::set<std::string> allowed = allowed_methods();
     if (allowed.empty()) return rs.Error(NotFound("Not found"));
     allowed.insert("OPTIONS");
     rs.Error({Code::MethodNotAllowed, "Method not allowed"});

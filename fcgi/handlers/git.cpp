@@ -60,7 +60,10 @@ Status Serve(Request& rq, Response& rs, const std::string& rest) {
   cfg.git_config = {
       {"core.hooksPath", c.hooks_dir},
       {"safe.directory", "*"},
-      {"gc.auto", "256"},  // receive-pack's detached `gc --auto` repacks before loose objects slow clones
+      // Every push is kept as a pack, never exploded into loose objects (git's default below 100
+      // objects), which made the next clone 8-15x slower (bench/git); receive-pack's detached
+      // `gc --auto` then merges packs once gc.autoPackLimit of them pile up.
+      {"receive.unpackLimit", "1"},
       {"receive.autogc", "true"},
   };
   cfg.extra_env = HookEnv(c, ref->repo);

@@ -8,7 +8,16 @@ namespace kod::git {
 
 void Init() {
   static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
+  std::call_once(once, [] {
+    git_libgit2_init();
+    // Repositories are Kod's own: no per-user or system git config is relevant to reading
+    // them, and looking for it costs a dozen stat/access calls per open (bench/api).
+    for (git_config_level_t level : {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
+                                     GIT_CONFIG_LEVEL_PROGRAMDATA})
+      git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, "");
+    // The workers may run as another user than the repositories' owner (platform.md §7).
+    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+  });
 }
 
 std::string LastGitMessage(int rc) {

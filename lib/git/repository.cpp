@@ -100,11 +100,11 @@ Status InitBare(const std::string& path, const std::string& default_branch) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> ListBranches(const std::string& repo_path) {
-  auto repo = OpenBare(repo_path);
-  if (!repo) return repo.status();
+namespace {
+
+Result<std::vector<std::string>> BranchesOf(git_repository* repo) {
   git_branch_iterator* raw_it = nullptr;
-  int rc = git_branch_iterator_new(&raw_it, repo->get(), GIT_BRANCH_LOCAL);
+  int rc = git_branch_iterator_new(&raw_it, repo, GIT_BRANCH_LOCAL);
   GitBranchIterator it(raw_it);
   if (rc < 0) return GitFailure("list branches", rc);
   std::vector<std::string> names;
@@ -123,11 +123,9 @@ Result<std::vector<std::string>> ListBranches(const std::string& repo_path) {
   return names;
 }
 
-Result<std::string> DefaultBranch(const std::string& repo_path) {
-  auto repo = OpenBare(repo_path);
-  if (!repo) return repo.status();
+Result<std::string> HeadBranchOf(git_repository* repo, const std::string& repo_path) {
   git_reference* raw = nullptr;
-  int rc = git_reference_lookup(&raw, repo->get(), "HEAD");
+  int rc = git_reference_lookup(&raw, repo, "HEAD");
   GitReference head(raw);
   if (rc < 0) return GitFailure("read HEAD", rc);
   if (git_reference_type(head.get()) != GIT_REFERENCE_SYMBOLIC) {
@@ -140,6 +138,30 @@ Result<std::string> DefaultBranch(const std::string& repo_path) {
     return Internal("HEAD is not a branch");
   }
   return target.substr(kHeadsPrefix.size());
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ListBranches(const std::string& repo_path) {
+  auto repo = OpenBare(repo_path);
+  if (!repo) return repo.status();
+  return BranchesOf(repo->get());
+}
+
+Result<std::string> DefaultBranch(const std::string& repo_path) {
+  auto repo = OpenBare(repo_path);
+  if (!repo) return repo.status();
+  return HeadBranchOf(repo->get(), repo_path);
+}
+
+Result<BranchSummary> Summarize(const std::string& repo_path) {
+  auto repo = OpenBare(repo_path);
+  if (!repo) return repo.status();
+  auto branches = BranchesOf(repo->get());
+  if (!branches) return branches.status();
+  auto head = HeadBranchOf(repo->get(), repo_path);
+  if (!head) return head.status();
+  return BranchSummary{std::move(*branches), std::move(*head)};
 }
 
 Result<std::string> BranchTip(const std::string& repo_path, const std::string& branch) {

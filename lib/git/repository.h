@@ -26,6 +26,13 @@ Status InitBare(const std::string& path, const std::string& default_branch);
 /// Short names ("main", "feature/x") of all refs/heads/* refs, sorted bytewise.
 /// An empty repository (unborn HEAD) gives an empty list.
 /// Errors: NotFound("Repository not found") if `repo_path` holds no repository; Internal.
+/// Branches and HEAD's branch together, with one open of the repository (GET /repos/:name).
+struct BranchSummary {
+  std::vector<std::string> branches;  // as ListBranches
+  std::string default_branch;         // as DefaultBranch
+};
+Result<BranchSummary> Summarize(const std::string& repo_path);
+
 Result<std::vector<std::string>> ListBranches(const std::string& repo_path);
 
 /// The branch HEAD points at, as a short name ("main"), read from the symbolic ref without

@@ -107,12 +107,10 @@ Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
   RepoDetails d;
   d.repo = ref.repo;
   const std::string path = RepoPath(env.config, ref.repo.name);
-  auto branches = git::ListBranches(path);
-  if (!branches.ok()) return branches.status();
-  d.branches = std::move(*branches);
-  auto head = git::DefaultBranch(path);
-  if (!head.ok()) return head.status();
-  d.default_branch = std::move(*head);
+  auto summary = git::Summarize(path);
+  if (!summary.ok()) return summary.status();
+  d.branches = std::move(summary->branches);
+  d.default_branch = std::move(summary->default_branch);
   Status s = env.db.Run([&] {
     d.collaborators = store::CollaboratorStore(env.db).List(ref.repo.id);
     return Status::Ok();

@@ -56,6 +56,7 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
     return Unauthenticated();
   }
   int64_t& touched = LastTouched()[found->id];
+  if (found->last_used_at) touched = std::max(touched, *found->last_used_at);
   if (now - touched >= kLastUsedIntervalMs) {
     touched = now;
     (void)env.db.Run([&] {
@@ -101,11 +102,8 @@ Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
 }
 
 Result<std::vector<store::Token>> ListTokens(Env& env) {
-  return env.db.Get<std::vector<store::Token>>([&]() -> Result<std::vector<store::Token>> {
-    store::TokenStore tokens(env.db);
-    tokens.DeleteExpired(NowMs());
-    return tokens.List();
-  });
+  return env.db.Get<std::vector<store::Token>>(
+      [&]() -> Result<std::vector<store::Token>> { return store::TokenStore(env.db).List(NowMs()); });
 }
 
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id) {

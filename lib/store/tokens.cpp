@@ -48,8 +48,10 @@ std::optional<Token> TokenStore::FindByHash(const std::string& hash) {
   return Read(r);
 }
 
-std::vector<Token> TokenStore::List() {
-  db::Rows r = s_.Prepare(std::string("SELECT ") + kColumns + " FROM tokens ORDER BY created_at, id").Query();
+std::vector<Token> TokenStore::List(int64_t now) {
+  db::Rows r = s_.Prepare(std::string("SELECT ") + kColumns +
+                          " FROM tokens WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, id")
+                   .Bind(now).Query();
   std::vector<Token> out;
   while (r.Next()) out.push_back(Read(r));
   return out;

@@ -28,7 +28,8 @@ class TokenStore {
   bool Insert(const Token& t, const std::string& hash);
   /// The token whose hash is `hash` (indexed lookup), or nullopt.
   std::optional<Token> FindByHash(const std::string& hash);
-  std::vector<Token> List();
+  /// Tokens not expired at `now` (expired rows are left for DeleteExpired).
+  std::vector<Token> List(int64_t now);
   /// True if a row was deleted.
   bool Delete(const std::string& id);
   /// Sets last_used_at = now unless it was written less than `min_interval_ms` ago (decisions §2).

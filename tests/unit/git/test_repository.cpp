@@ -168,6 +168,7 @@ class RepositoryTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(DefaultBranchFollowsSymbolicHeadEvenWhenUnborn);
   CPPUNIT_TEST(MissingRepositoryIsNotFound);
   CPPUNIT_TEST(ListBranchesIsSortedBytewise);
+  CPPUNIT_TEST(SummarizeAgreesWithListBranchesAndDefaultBranch);
   CPPUNIT_TEST(BranchTipReturnsFullHex);
   CPPUNIT_TEST(BranchTipOfMissingBranchIsNotFound);
   CPPUNIT_TEST(BranchTipWithInvalidRefNameIsNotFound);
@@ -285,6 +286,22 @@ class RepositoryTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(branches.ok());
     // 'Z' (0x5A) < '_' (0x5F) < 'a' (0x61); '-' (0x2D) < '/' (0x2F).
     CPPUNIT_ASSERT_EQUAL(std::string("[Zeta,_u,alpha,feature-y,feature/x,main]"), Join(*branches));
+  }
+
+  void SummarizeAgreesWithListBranchesAndDefaultBranch() {
+    TempDir tmp;
+    const std::string repo = tmp / "r.git";
+    CPPUNIT_ASSERT(InitBare(repo, "trunk").ok());
+    auto empty = Summarize(repo);
+    CPPUNIT_ASSERT(empty.ok());
+    CPPUNIT_ASSERT(empty->branches.empty());
+    CPPUNIT_ASSERT_EQUAL(std::string("trunk"), empty->default_branch);
+    for (const char* b : {"trunk", "dev"}) Commit(repo, b, {{"f", b}});
+    auto summary = Summarize(repo);
+    CPPUNIT_ASSERT(summary.ok());
+    CPPUNIT_ASSERT_EQUAL(std::string("[dev,trunk]"), Join(summary->branches));
+    CPPUNIT_ASSERT_EQUAL(*DefaultBranch(repo), summary->default_branch);
+    CPPUNIT_ASSERT(Summarize(tmp / "none.git").status().code == Code::NotFound);
   }
 
   void BranchTipReturnsFullHex() {
