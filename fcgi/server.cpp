@@ -168,6 +168,8 @@ int OpenListenSocket(const Config& config, std::string& error) {
 }
 
 int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, bool explicit_path) {
+  // Before any fork: the workers share the cache's invalidation epoch (lib/service/tokens.h).
+  service::EnableAuthCache(/*ttl_ms=*/1000);
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);

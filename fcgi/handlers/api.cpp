@@ -152,12 +152,10 @@ Status ListCollaborators(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
   if (Status s = service::RequireOwner(*ref, "list collaborators"); !s.ok()) return s;
-  auto users = service::ListCollaborators(rq.env(), *ref);
-  if (!users.ok()) return users.status();
   Json::Value v(Json::objectValue);
   v["repoName"] = ref->repo.name;
   v["collaborators"] = Json::Value(Json::arrayValue);
-  for (const auto& u : *users) v["collaborators"].append(u);
+  for (const auto& u : ref->collaborators) v["collaborators"].append(u);
   rs.Json(200, v);
   return Status::Ok();
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -47,13 +48,13 @@ Result<RepoRef> ResolveRepo(Env& env, const auth::Principal& who, const std::str
   if (!names::IsValidRepoName(name) || names::IsReservedRepoName(name)) return NotFound(kRepoNotFound);
   RepoRef ref;
   Status s = env.db.Run([&]() -> Status {
-    auto repo = store::RepoStore(env.db).FindByName(name);
-    if (!repo) return NotFound(kRepoNotFound);
-    bool collaborator = false;
-    if (who.username && !who.IsAdmin() && who.token_id != repo->owner_token_id)
-      collaborator = store::CollaboratorStore(env.db).IsCollaborator(repo->id, *who.username);
-    ref.repo = *repo;
-    ref.access = auth::AccessTo(who, repo->owner_token_id, collaborator);
+    auto found = store::RepoStore(env.db).FindByNameWithCollaborators(name);
+    if (!found) return NotFound(kRepoNotFound);
+    ref.repo = std::move(found->first);
+    ref.collaborators = std::move(found->second);
+    bool collaborator = who.username && std::binary_search(ref.collaborators.begin(), ref.collaborators.end(),
+                                                           *who.username);
+    ref.access = auth::AccessTo(who, ref.repo.owner_token_id, collaborator);
     return ref.access == auth::RepoAccess::Hidden ? NotFound(kRepoNotFound) : Status::Ok();
   });
   if (!s.ok()) return s;
@@ -111,11 +112,7 @@ Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
   if (!summary.ok()) return summary.status();
   d.branches = std::move(summary->branches);
   d.default_branch = std::move(summary->default_branch);
-  Status s = env.db.Run([&] {
-    d.collaborators = store::CollaboratorStore(env.db).List(ref.repo.id);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
+  d.collaborators = ref.collaborators;
   return d;
 }
 
@@ -206,11 +203,6 @@ void RecoverTrash(Env& env) {
     }
     fs::remove_all(entry.path(), ec);
   }
-}
-
-Result<std::vector<std::string>> ListCollaborators(Env& env, const RepoRef& ref) {
-  return env.db.Get<std::vector<std::string>>(
-      [&]() -> Result<std::vector<std::string>> { return store::CollaboratorStore(env.db).List(ref.repo.id); });
 }
 
 Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username) {

@@ -16,6 +16,7 @@ namespace kod::service {
 struct RepoRef {
   store::Repo repo;
   auth::RepoAccess access = auth::RepoAccess::Hidden;
+  std::vector<std::string> collaborators;  // sorted, as read when the reference was resolved
 };
 
 /// `GET /repos/:name` extras, read with libgit2 (decisions.md §4).
@@ -62,7 +63,6 @@ Status DeleteRepo(Env& env, const RepoRef& ref);
 /// committed); the others are removed.
 void RecoverTrash(Env& env);
 
-Result<std::vector<std::string>> ListCollaborators(Env& env, const RepoRef& ref);
 /// 400 username rule; 409 "Collaborator already exists".
 Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username);
 /// 404 when the username is invalid or not a collaborator.

@@ -1,7 +1,12 @@
 #include "lib/service/tokens.h"
 
 #include <algorithm>
+#include <sys/mman.h>
+
+#include <atomic>
 #include <map>
+#include <new>
+#include <unordered_map>
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
@@ -26,6 +31,23 @@ auth::Principal ToPrincipal(const store::Token& t) {
   return p;
 }
 
+// The authentication cache (EnableAuthCache). g_epoch points into a MAP_SHARED page created
+// before the workers fork, so a bump by one worker is seen by all of them.
+struct CachedToken {
+  store::Token token;
+  uint64_t epoch = 0;
+  int64_t cached_at = 0;  // MonotonicMs
+};
+std::atomic<uint64_t>* g_epoch = nullptr;
+int64_t g_ttl_ms = 0;
+std::unordered_map<std::string, CachedToken>& AuthCache() {
+  static std::unordered_map<std::string, CachedToken> m;
+  return m;
+}
+void InvalidateAuthCaches() {
+  if (g_epoch) g_epoch->fetch_add(1);
+}
+
 // Per-process memory of when this process last wrote lastUsedAt, so that a busy token costs
 // one conditional UPDATE a minute per worker instead of one per request.
 std::map<std::string, int64_t>& LastTouched() {
@@ -35,18 +57,40 @@ std::map<std::string, int64_t>& LastTouched() {
 
 }  // namespace
 
+void EnableAuthCache(int64_t ttl_ms) {
+  if (g_epoch == nullptr) {
+    void* page = mmap(nullptr, sizeof(std::atomic<uint64_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return;  // no cache: every request reads the database
+    g_epoch = new (page) std::atomic<uint64_t>(0);
+  }
+  g_ttl_ms = ttl_ms;
+}
+
 Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
   auto value = auth::TokenFromAuthorization(authorization);
   if (!value) return Unauthenticated();
   const std::string hash = crypto::Sha256Hex(*value);
   store::TokenStore tokens(env.db);
   std::optional<store::Token> found;
-  Status s = env.db.Run([&] {
-    found = tokens.FindByHash(hash);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  if (!found) return Unauthenticated();
+  const uint64_t epoch = g_epoch ? g_epoch->load() : 0;
+  if (g_epoch) {
+    auto it = AuthCache().find(hash);
+    if (it != AuthCache().end() && it->second.epoch == epoch && MonotonicMs() - it->second.cached_at < g_ttl_ms)
+      found = it->second.token;
+  }
+  if (!found) {
+    Status s = env.db.Run([&] {
+      found = tokens.FindByHash(hash);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    // The index found the row; the stored hash is still compared in constant time (decisions §2).
+    if (!found || !crypto::ConstantTimeEquals(found->token_hash, hash)) return Unauthenticated();
+    if (g_epoch) {
+      if (AuthCache().size() > 10000) AuthCache().clear();
+      AuthCache()[hash] = CachedToken{*found, epoch, MonotonicMs()};
+    }
+  }
   const int64_t now = NowMs();
   if (found->expires_at && *found->expires_at <= now) {
     (void)env.db.Run([&] {
@@ -109,9 +153,11 @@ Result<std::vector<store::Token>> ListTokens(Env& env) {
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id) {
   if (id == who.token_id) return InvalidArgument("Cannot delete your own token");
   if (!names::IsValidId(id)) return NotFound("Token not found");
-  return env.db.Run([&]() -> Status {
+  Status s = env.db.Run([&]() -> Status {
     return store::TokenStore(env.db).Delete(id) ? Status::Ok() : NotFound("Token not found");
   });
+  if (s.ok()) InvalidateAuthCaches();
+  return s;
 }
 
 Status BootstrapAdmin(Env& env) {

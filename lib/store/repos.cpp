@@ -34,6 +34,27 @@ std::optional<Repo> RepoStore::FindByName(const std::string& name) {
   return One(s_.Prepare(std::string(kSelect) + "WHERE name = ?").Bind(name).Query());
 }
 
+std::optional<std::pair<Repo, std::vector<std::string>>> RepoStore::FindByNameWithCollaborators(
+    const std::string& name) {
+  // Usernames match ^[A-Za-z0-9_-]+$, so a newline separates them unambiguously.
+  db::Rows r = s_.Prepare("SELECT id, name, owner_token_id, created_at, "
+                          "(SELECT GROUP_CONCAT(c.username ORDER BY c.username SEPARATOR '\\n') "
+                          "FROM collaborators c WHERE c.repo_id = repos.id) FROM repos WHERE name = ?")
+                   .Bind(name).Query();
+  if (!r.Next()) return std::nullopt;
+  std::pair<Repo, std::vector<std::string>> out{Read(r), {}};
+  if (auto list = r.OptString(5)) {
+    size_t pos = 0;
+    while (pos <= list->size()) {
+      size_t nl = list->find('\n', pos);
+      out.second.push_back(list->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+  }
+  return out;
+}
+
 std::optional<Repo> RepoStore::LockByName(const std::string& name) {
   return One(s_.Prepare(std::string(kSelect) + "WHERE name = ? FOR UPDATE").Bind(name).Query());
 }

@@ -24,6 +24,9 @@ class RepoStore {
   /// Inserts a row; returns its id, or nullopt when the name is taken (unique index, no race).
   std::optional<int64_t> Insert(const std::string& name, const std::string& owner_token_id, int64_t created_at);
   std::optional<Repo> FindByName(const std::string& name);
+  /// FindByName plus the repository's collaborators (sorted), in one round trip: every
+  /// repository-scoped request needs both for the visibility rule.
+  std::optional<std::pair<Repo, std::vector<std::string>>> FindByNameWithCollaborators(const std::string& name);
   /// Same, taking a row lock (SELECT … FOR UPDATE) inside a transaction.
   std::optional<Repo> LockByName(const std::string& name);
   std::optional<Repo> FindById(int64_t id);

@@ -43,9 +43,12 @@ bool TokenStore::Insert(const Token& t, const std::string& hash) {
 }
 
 std::optional<Token> TokenStore::FindByHash(const std::string& hash) {
-  db::Rows r = s_.Prepare(std::string("SELECT ") + kColumns + " FROM tokens WHERE token_hash = ?").Bind(hash).Query();
+  db::Rows r = s_.Prepare(std::string("SELECT ") + kColumns + ", token_hash FROM tokens WHERE token_hash = ?")
+                   .Bind(hash).Query();
   if (!r.Next()) return std::nullopt;
-  return Read(r);
+  Token t = Read(r);
+  t.token_hash = r.String(8);
+  return t;
 }
 
 std::vector<Token> TokenStore::List(int64_t now) {

@@ -18,6 +18,7 @@ struct Token {
   int64_t created_at = 0;                // epoch ms
   std::optional<int64_t> expires_at;
   std::optional<int64_t> last_used_at;
+  std::string token_hash;                // filled by FindByHash only (for the constant-time compare)
 };
 
 /// All methods throw db::SqlError on database errors.

@@ -1,6 +1,8 @@
 // Tokens and secrets against the real schema: hashes only, expiry, lastUsedAt throttling,
 // secret upserts that keep createdAt, and the key check value (decisions.md §2, §5).
 #include <cppunit/extensions/HelperMacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/core/clock.h"
 #include "lib/crypto/digest.h"
@@ -19,6 +21,7 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(ExpiredTokensAreRefusedAndRemoved);
   CPPUNIT_TEST(LastUsedIsWrittenAtMostOnceAMinute);
   CPPUNIT_TEST(BootstrapOnlyOnAnEmptyTable);
+  CPPUNIT_TEST(CachedTokenFailsRightAfterAnotherProcessDeletesIt);
   CPPUNIT_TEST(SecretUpsertKeepsCreatedAt);
   CPPUNIT_TEST(KeyCheckRefusesAnotherKey);
   CPPUNIT_TEST(SecretsSurviveARename);
@@ -59,7 +62,7 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
 
   void LastUsedIsWrittenAtMostOnceAMinute() {
     store::TokenStore tokens(w_->db);
-    store::Token t{"tok000000001", "t", {"repo:read"}, std::nullopt, NowMs(), std::nullopt, std::nullopt};
+    store::Token t{"tok000000001", "t", {"repo:read"}, std::nullopt, NowMs(), std::nullopt, std::nullopt, ""};
     CPPUNIT_ASSERT(tokens.Insert(t, std::string(64, 'b')));
     tokens.TouchLastUsed(t.id, 1'000'000, 60'000);
     tokens.TouchLastUsed(t.id, 1'030'000, 60'000);  // 30 s later: not written
@@ -78,6 +81,29 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
     w_->config.admin_token = "kod_anotheranotheranotheranother1";
     CPPUNIT_ASSERT(service::BootstrapAdmin(w_->env).ok());  // ignored once a token exists
     CPPUNIT_ASSERT(!service::Authenticate(w_->env, "Bearer kod_anotheranotheranotheranother1").ok());
+  }
+
+  void CachedTokenFailsRightAfterAnotherProcessDeletesIt() {
+    service::EnableAuthCache(60'000);  // a long TTL: only the shared epoch can invalidate
+    service::NewToken req;
+    req.name = "cached";
+    auto created = service::CreateToken(w_->env, req);
+    CPPUNIT_ASSERT(created.ok());
+    CPPUNIT_ASSERT(service::Authenticate(w_->env, "Bearer " + created->value).ok());  // now cached
+    // Another process (as another worker would) deletes it.
+    pid_t child = fork();
+    if (child == 0) {
+      db::Session s(test::StoreDbOptions());
+      service::Env env{w_->config, s, nullptr};
+      auth::Principal admin{"someadmin001", {auth::Permission::Admin}, std::nullopt};
+      _exit(service::DeleteToken(env, admin, created->token.id).ok() ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CPPUNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    auto after = service::Authenticate(w_->env, "Bearer " + created->value);
+    CPPUNIT_ASSERT(!after.ok());
+    CPPUNIT_ASSERT(after.status().code == Code::Unauthenticated);
   }
 
   void SecretUpsertKeepsCreatedAt() {
