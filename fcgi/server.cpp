@@ -22,6 +22,7 @@
 #include "lib/core/log.h"
 #include "lib/crypto/secret_box.h"
 #include "lib/db/migrate.h"
+#include "lib/service/cache.h"
 #include "lib/service/repos.h"
 #include "lib/service/secrets.h"
 #include "lib/service/tokens.h"
@@ -168,8 +169,8 @@ int OpenListenSocket(const Config& config, std::string& error) {
 }
 
 int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, bool explicit_path) {
-  // Before any fork: the workers share the cache's invalidation epoch (lib/service/tokens.h).
-  service::EnableAuthCache(/*ttl_ms=*/1000);
+  // Before any fork: the workers share the caches' invalidation epoch (lib/service/cache.h).
+  service::EnableMetadataCache(/*ttl_ms=*/1000);
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);

@@ -32,8 +32,8 @@ using GitTreeEntry = std::unique_ptr<git_tree_entry, Free<git_tree_entry, git_tr
 using GitBlob = std::unique_ptr<git_blob, Free<git_blob, git_blob_free>>;
 using GitObject = std::unique_ptr<git_object, Free<git_object, git_object_free>>;
 using GitRevwalk = std::unique_ptr<git_revwalk, Free<git_revwalk, git_revwalk_free>>;
-using GitBranchIterator =
-    std::unique_ptr<git_branch_iterator, Free<git_branch_iterator, git_branch_iterator_free>>;
+using GitReferenceIterator =
+    std::unique_ptr<git_reference_iterator, Free<git_reference_iterator, git_reference_iterator_free>>;
 using GitTreebuilder = std::unique_ptr<git_treebuilder, Free<git_treebuilder, git_treebuilder_free>>;
 using GitSignature = std::unique_ptr<git_signature, Free<git_signature, git_signature_free>>;
 

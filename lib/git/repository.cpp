@@ -103,21 +103,21 @@ Status InitBare(const std::string& path, const std::string& default_branch) {
 namespace {
 
 Result<std::vector<std::string>> BranchesOf(git_repository* repo) {
-  git_branch_iterator* raw_it = nullptr;
-  int rc = git_branch_iterator_new(&raw_it, repo, GIT_BRANCH_LOCAL);
-  GitBranchIterator it(raw_it);
+  // Names only: git_reference_next_name lists loose refs from the directory without opening
+  // each ref file (a branch iterator reads every one: 20 branches were 20 opens per request).
+  git_reference_iterator* raw_it = nullptr;
+  int rc = git_reference_iterator_glob_new(&raw_it, repo, "refs/heads/*");
+  GitReferenceIterator it(raw_it);
   if (rc < 0) return GitFailure("list branches", rc);
   std::vector<std::string> names;
   for (;;) {
-    git_reference* raw_ref = nullptr;
-    git_branch_t type;
-    rc = git_branch_next(&raw_ref, &type, it.get());
-    GitReference ref(raw_ref);
+    const char* name = nullptr;
+    rc = git_reference_next_name(&name, it.get());
     if (rc == GIT_ITEROVER) break;
     if (rc < 0) return GitFailure("list branches", rc);
-    const char* name = nullptr;
-    if (rc = git_branch_name(&name, ref.get()); rc < 0) return GitFailure("branch name", rc);
-    names.emplace_back(name);
+    std::string_view full(name);
+    if (full.size() > kHeadsPrefix.size() && full.substr(0, kHeadsPrefix.size()) == kHeadsPrefix)
+      names.emplace_back(full.substr(kHeadsPrefix.size()));
   }
   std::sort(names.begin(), names.end());  // std::string compares as unsigned bytes (memcmp)
   return names;

@@ -13,6 +13,7 @@
 #include "lib/core/names.h"
 #include "lib/crypto/random.h"
 #include "lib/git/repository.h"
+#include "lib/service/cache.h"
 
 namespace kod::service {
 
@@ -34,6 +35,25 @@ int RenameNoReplace(const std::string& from, const std::string& to) {
 
 Status Fault() { return g_fault_between_db_and_disk ? g_fault_between_db_and_disk() : Status::Ok(); }
 
+// name → the repository row and its collaborators (lib/service/cache.h).
+using Found = std::pair<store::Repo, std::vector<std::string>>;
+EpochCache<std::optional<Found>>& RepoCache() {
+  static EpochCache<std::optional<Found>> cache;
+  return cache;
+}
+
+// visibility key → GET /repos.
+EpochCache<std::vector<store::Repo>>& RepoListCache() {
+  static EpochCache<std::vector<store::Repo>> cache(1000);
+  return cache;
+}
+
+// Marks the metadata changed when `s` is Ok (the change committed), and passes `s` on.
+Status Changed(Status s) {
+  if (s.ok()) MetadataChanged();
+  return s;
+}
+
 }  // namespace
 
 std::string RepoPath(const Config& config, const std::string& name) { return config.repos_dir + "/" + name + ".git"; }
@@ -46,18 +66,26 @@ Status ValidateNewRepoName(const std::string& name) {
 
 Result<RepoRef> ResolveRepo(Env& env, const auth::Principal& who, const std::string& name) {
   if (!names::IsValidRepoName(name) || names::IsReservedRepoName(name)) return NotFound(kRepoNotFound);
+  std::optional<Found> found;
+  if (const auto* cached = RepoCache().Get(name)) {
+    found = *cached;
+  } else {
+    const uint64_t epoch = MetadataEpoch();
+    Status s = env.db.Run([&] {
+      found = store::RepoStore(env.db).FindByNameWithCollaborators(name);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    RepoCache().Put(name, found, epoch);
+  }
+  if (!found) return NotFound(kRepoNotFound);
   RepoRef ref;
-  Status s = env.db.Run([&]() -> Status {
-    auto found = store::RepoStore(env.db).FindByNameWithCollaborators(name);
-    if (!found) return NotFound(kRepoNotFound);
-    ref.repo = std::move(found->first);
-    ref.collaborators = std::move(found->second);
-    bool collaborator = who.username && std::binary_search(ref.collaborators.begin(), ref.collaborators.end(),
-                                                           *who.username);
-    ref.access = auth::AccessTo(who, ref.repo.owner_token_id, collaborator);
-    return ref.access == auth::RepoAccess::Hidden ? NotFound(kRepoNotFound) : Status::Ok();
-  });
-  if (!s.ok()) return s;
+  ref.repo = std::move(found->first);
+  ref.collaborators = std::move(found->second);
+  bool collaborator =
+      who.username && std::binary_search(ref.collaborators.begin(), ref.collaborators.end(), *who.username);
+  ref.access = auth::AccessTo(who, ref.repo.owner_token_id, collaborator);
+  if (ref.access == auth::RepoAccess::Hidden) return NotFound(kRepoNotFound);
   return ref;
 }
 
@@ -85,23 +113,30 @@ Result<store::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::
     return init;
   }, /*transaction=*/true);
   if (!s.ok()) {
+    if (s.code == Code::Internal) log::Error("create " + name + ": " + s.message);
     // The row was rolled back: a directory this call made must not outlive it.
     if (created) {
       std::error_code ec;
       fs::remove_all(path, ec);
     }
-    if (s.code == Code::Internal) log::Error("create " + name + ": " + s.message);
     return s;
   }
+  MetadataChanged();
   return repo;
 }
 
 Result<std::vector<store::Repo>> ListRepos(Env& env, const auth::Principal& who) {
-  return env.db.Get<std::vector<store::Repo>>([&]() -> Result<std::vector<store::Repo>> {
+  const bool linked = who.username && !who.IsAdmin();
+  const std::string key = linked ? who.token_id + "/" + *who.username : "*";
+  if (const auto* cached = RepoListCache().Get(key)) return *cached;
+  const uint64_t epoch = MetadataEpoch();
+  auto list = env.db.Get<std::vector<store::Repo>>([&]() -> Result<std::vector<store::Repo>> {
     store::RepoStore repos(env.db);
-    if (who.username && !who.IsAdmin()) return repos.ListVisibleTo(who.token_id, *who.username);
+    if (linked) return repos.ListVisibleTo(who.token_id, *who.username);
     return repos.List();
   });
+  if (list.ok()) RepoListCache().Put(key, *list, epoch);
+  return list;
 }
 
 Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
@@ -144,6 +179,7 @@ Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& 
     return s;
   }
   out.name = new_name;
+  MetadataChanged();
   return out;
 }
 
@@ -171,6 +207,7 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
     if (moved && RenameNoReplace(trash, path) != 0) log::Error("delete rollback failed for " + path);
     return s;
   }
+  MetadataChanged();
   if (moved) fs::remove_all(trash, ec);
   return Status::Ok();
 }
@@ -207,19 +244,19 @@ void RecoverTrash(Env& env) {
 
 Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username) {
   if (!names::IsValidUsername(username)) return InvalidArgument("username must match ^[A-Za-z0-9_-]{1,64}$");
-  return env.db.Run([&]() -> Status {
+  return Changed(env.db.Run([&]() -> Status {
     return store::CollaboratorStore(env.db).Add(ref.repo.id, username, NowMs())
                ? Status::Ok()
                : Conflict("Collaborator already exists");
-  });
+  }));
 }
 
 Status RemoveCollaborator(Env& env, const RepoRef& ref, const std::string& username) {
   if (!names::IsValidUsername(username)) return NotFound("Collaborator not found");
-  return env.db.Run([&]() -> Status {
+  return Changed(env.db.Run([&]() -> Status {
     return store::CollaboratorStore(env.db).Remove(ref.repo.id, username) ? Status::Ok()
                                                                          : NotFound("Collaborator not found");
-  });
+  }));
 }
 
 }  // namespace kod::service

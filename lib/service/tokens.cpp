@@ -1,12 +1,7 @@
 #include "lib/service/tokens.h"
 
 #include <algorithm>
-#include <sys/mman.h>
-
-#include <atomic>
 #include <map>
-#include <new>
-#include <unordered_map>
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
@@ -14,6 +9,7 @@
 #include "lib/core/utf8.h"
 #include "lib/crypto/digest.h"
 #include "lib/crypto/random.h"
+#include "lib/service/cache.h"
 #include "lib/store/repos.h"
 
 namespace kod::service {
@@ -31,21 +27,14 @@ auth::Principal ToPrincipal(const store::Token& t) {
   return p;
 }
 
-// The authentication cache (EnableAuthCache). g_epoch points into a MAP_SHARED page created
-// before the workers fork, so a bump by one worker is seen by all of them.
-struct CachedToken {
-  store::Token token;
-  uint64_t epoch = 0;
-  int64_t cached_at = 0;  // MonotonicMs
-};
-std::atomic<uint64_t>* g_epoch = nullptr;
-int64_t g_ttl_ms = 0;
-std::unordered_map<std::string, CachedToken>& AuthCache() {
-  static std::unordered_map<std::string, CachedToken> m;
-  return m;
+EpochCache<store::Token>& AuthCache() {  // token hash → token
+  static EpochCache<store::Token> cache;
+  return cache;
 }
-void InvalidateAuthCaches() {
-  if (g_epoch) g_epoch->fetch_add(1);
+
+EpochCache<std::vector<store::Token>>& TokenListCache() {
+  static EpochCache<std::vector<store::Token>> cache(1);
+  return cache;
 }
 
 // Per-process memory of when this process last wrote lastUsedAt, so that a busy token costs
@@ -57,27 +46,14 @@ std::map<std::string, int64_t>& LastTouched() {
 
 }  // namespace
 
-void EnableAuthCache(int64_t ttl_ms) {
-  if (g_epoch == nullptr) {
-    void* page = mmap(nullptr, sizeof(std::atomic<uint64_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return;  // no cache: every request reads the database
-    g_epoch = new (page) std::atomic<uint64_t>(0);
-  }
-  g_ttl_ms = ttl_ms;
-}
-
 Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
   auto value = auth::TokenFromAuthorization(authorization);
   if (!value) return Unauthenticated();
   const std::string hash = crypto::Sha256Hex(*value);
   store::TokenStore tokens(env.db);
   std::optional<store::Token> found;
-  const uint64_t epoch = g_epoch ? g_epoch->load() : 0;
-  if (g_epoch) {
-    auto it = AuthCache().find(hash);
-    if (it != AuthCache().end() && it->second.epoch == epoch && MonotonicMs() - it->second.cached_at < g_ttl_ms)
-      found = it->second.token;
-  }
+  const uint64_t epoch = MetadataEpoch();
+  if (const store::Token* cached = AuthCache().Get(hash)) found = *cached;
   if (!found) {
     Status s = env.db.Run([&] {
       found = tokens.FindByHash(hash);
@@ -86,27 +62,26 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
     if (!s.ok()) return s;
     // The index found the row; the stored hash is still compared in constant time (decisions §2).
     if (!found || !crypto::ConstantTimeEquals(found->token_hash, hash)) return Unauthenticated();
-    if (g_epoch) {
-      if (AuthCache().size() > 10000) AuthCache().clear();
-      AuthCache()[hash] = CachedToken{*found, epoch, MonotonicMs()};
-    }
+    AuthCache().Put(hash, *found, epoch);
   }
   const int64_t now = NowMs();
   if (found->expires_at && *found->expires_at <= now) {
-    (void)env.db.Run([&] {
-      tokens.DeleteExpired(now);
-      return Status::Ok();
-    });
+    if (env.db.Run([&] {
+          tokens.DeleteExpired(now);
+          return Status::Ok();
+        }).ok())
+      MetadataChanged();
     return Unauthenticated();
   }
   int64_t& touched = LastTouched()[found->id];
   if (found->last_used_at) touched = std::max(touched, *found->last_used_at);
   if (now - touched >= kLastUsedIntervalMs) {
     touched = now;
-    (void)env.db.Run([&] {
-      tokens.TouchLastUsed(found->id, now, kLastUsedIntervalMs);
-      return Status::Ok();
-    });
+    if (env.db.Run([&] {
+          tokens.TouchLastUsed(found->id, now, kLastUsedIntervalMs);
+          return Status::Ok();
+        }).ok())
+      MetadataChanged();  // GET /tokens shows lastUsedAt
     if (LastTouched().size() > 10000) LastTouched().clear();
   }
   return ToPrincipal(*found);
@@ -142,12 +117,23 @@ Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
     return Internal("could not allocate a token id");
   });
   if (!s.ok()) return s;
+  MetadataChanged();
   return out;
 }
 
 Result<std::vector<store::Token>> ListTokens(Env& env) {
-  return env.db.Get<std::vector<store::Token>>(
-      [&]() -> Result<std::vector<store::Token>> { return store::TokenStore(env.db).List(NowMs()); });
+  const int64_t now = NowMs();
+  if (const auto* cached = TokenListCache().Get("all")) {
+    std::vector<store::Token> live;  // expiry is checked at every read, cached or not
+    for (const auto& t : *cached)
+      if (!t.expires_at || *t.expires_at > now) live.push_back(t);
+    return live;
+  }
+  const uint64_t epoch = MetadataEpoch();
+  auto list = env.db.Get<std::vector<store::Token>>(
+      [&]() -> Result<std::vector<store::Token>> { return store::TokenStore(env.db).List(now); });
+  if (list.ok()) TokenListCache().Put("all", *list, epoch);
+  return list;
 }
 
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id) {
@@ -156,7 +142,7 @@ Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id) 
   Status s = env.db.Run([&]() -> Status {
     return store::TokenStore(env.db).Delete(id) ? Status::Ok() : NotFound("Token not found");
   });
-  if (s.ok()) InvalidateAuthCaches();
+  if (s.ok()) MetadataChanged();
   return s;
 }
 

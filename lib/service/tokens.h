@@ -38,15 +38,6 @@ Result<std::vector<store::Token>> ListTokens(Env& env);
 /// decisions.md §2: own id → 400 "Cannot delete your own token"; unknown → 404.
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id);
 
-/// Turns on the per-process cache of authenticated tokens for this process and the processes
-/// it forks afterwards (kod-fcgi's master calls it before forking workers). A cached entry is
-/// used for at most `ttl_ms` and only while no token was deleted on this host since it was
-/// cached: deletions bump an epoch counter in memory shared by all the forked workers, so a
-/// deleted token fails its very next request on every worker (decisions.md §2). Workers of
-/// another host that share the database may accept a deleted token for up to `ttl_ms`.
-/// Expiry is checked on every request, from the cached expiresAt. Unknown tokens are never cached.
-void EnableAuthCache(int64_t ttl_ms);
-
 /// Creates the bootstrap admin token from config.admin_token when the token table is empty
 /// (decisions.md §2). Idempotent; safe when several processes start at once.
 Status BootstrapAdmin(Env& env);

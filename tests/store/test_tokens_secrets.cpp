@@ -7,6 +7,7 @@
 #include "lib/core/clock.h"
 #include "lib/crypto/digest.h"
 #include "lib/crypto/secret_box.h"
+#include "lib/service/cache.h"
 #include "lib/service/secrets.h"
 #include "lib/service/tokens.h"
 #include "lib/store/secrets.h"
@@ -84,7 +85,7 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
   }
 
   void CachedTokenFailsRightAfterAnotherProcessDeletesIt() {
-    service::EnableAuthCache(60'000);  // a long TTL: only the shared epoch can invalidate
+    service::EnableMetadataCache(60'000);  // a long TTL: only the shared epoch can invalidate
     service::NewToken req;
     req.name = "cached";
     auto created = service::CreateToken(w_->env, req);
