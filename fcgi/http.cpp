@@ -180,6 +180,12 @@ void Response::Json(int code, const Json::Value& value) {
   headers.emplace_back("Content-Type", "application/json");
 }
 
+void Response::RawJson(int code, std::string json) {
+  status = code;
+  body = std::move(json);
+  headers.emplace_back("Content-Type", "application/json");
+}
+
 void Response::Empty(int code) {
   status = code;
   body.clear();

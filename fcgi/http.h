@@ -67,6 +67,8 @@ struct Response {
   bool streamed = false;
 
   void Json(int code, const Json::Value& value);
+  /// A body that is already serialized JSON (from a cache of Json() output).
+  void RawJson(int code, std::string json);
   void Empty(int code);
   /// {"error": message} with the HTTP status of s.code.
   void Error(const Status& s);

@@ -11,6 +11,8 @@
 #include "lib/core/config.h"
 #include "lib/core/log.h"
 #include "lib/db/db.h"
+#include "lib/git/repository.h"
+#include "lib/service/repos.h"
 #include "lib/service/runs.h"
 
 int main(int argc, char** argv) {
@@ -40,5 +42,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const std::string& l : *lines) std::printf("%s\n", l.c_str());
+  // Keep reads of the branch list to one file (GET /repos/:name, bench/api).
+  if (kod::Status s = kod::git::PackRefs(kod::service::RepoPath(*config, repo_name)); !s.ok())
+    kod::log::Warn("pack refs: " + s.message);
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "lib/core/log.h"
 #include "lib/git/libgit2.h"
@@ -154,12 +156,44 @@ Result<std::string> DefaultBranch(const std::string& repo_path) {
   return HeadBranchOf(repo->get(), repo_path);
 }
 
+namespace {
+
+// Opened repositories kept for Summarize, the per-request read of GET /repos/:name: opening
+// costs more than reading refs (bench/api). An entry is used only while the directory is the
+// same one (device and inode), so a deleted and re-created repository is opened afresh; refs and
+// HEAD are re-read from disk by libgit2 on every call.
+struct OpenRepo {
+  GitRepo repo;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+std::mutex g_open_mu;
+std::map<std::string, OpenRepo>& OpenRepos() {
+  static std::map<std::string, OpenRepo> m;
+  return m;
+}
+
+}  // namespace
+
 Result<BranchSummary> Summarize(const std::string& repo_path) {
-  auto repo = OpenBare(repo_path);
-  if (!repo) return repo.status();
-  auto branches = BranchesOf(repo->get());
+  struct stat st {};
+  if (::stat(repo_path.c_str(), &st) != 0) {
+    std::lock_guard<std::mutex> lock(g_open_mu);
+    OpenRepos().erase(repo_path);
+    return NotFound("Repository not found");
+  }
+  std::lock_guard<std::mutex> lock(g_open_mu);
+  auto it = OpenRepos().find(repo_path);
+  if (it == OpenRepos().end() || it->second.dev != st.st_dev || it->second.ino != st.st_ino) {
+    auto repo = OpenBare(repo_path);
+    if (!repo) return repo.status();
+    if (OpenRepos().size() >= 64) OpenRepos().clear();
+    it = OpenRepos().insert_or_assign(repo_path, OpenRepo{std::move(*repo), st.st_dev, st.st_ino}).first;
+  }
+  git_repository* repo = it->second.repo.get();
+  auto branches = BranchesOf(repo);
   if (!branches) return branches.status();
-  auto head = HeadBranchOf(repo->get(), repo_path);
+  auto head = HeadBranchOf(repo, repo_path);
   if (!head) return head.status();
   return BranchSummary{std::move(*branches), std::move(*head)};
 }
@@ -271,6 +305,21 @@ Status CheckoutTo(const std::string& repo_path, const std::string& commit, const
   opts.target_directory = dir.c_str();
   int rc = git_checkout_tree(repo->get(), reinterpret_cast<const git_object*>(c->get()), &opts);
   if (rc < 0) return GitFailure("check out " + commit + " into " + dir, rc);
+  return Status::Ok();
+}
+
+}  // namespace kod::git
+
+namespace kod::git {
+
+Status PackRefs(const std::string& repo_path) {
+  auto repo = OpenBare(repo_path);
+  if (!repo) return repo.status();
+  git_refdb* raw = nullptr;
+  int rc = git_repository_refdb(&raw, repo->get());
+  std::unique_ptr<git_refdb, Free<git_refdb, git_refdb_free>> refdb(raw);
+  if (rc < 0) return GitFailure("open refdb", rc);
+  if (rc = git_refdb_compress(refdb.get()); rc < 0) return GitFailure("pack refs", rc);
   return Status::Ok();
 }
 

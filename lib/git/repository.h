@@ -78,6 +78,10 @@ Result<std::optional<std::string>> ReadBlob(const std::string& repo_path, const 
 /// repository (platform.md §7). Symlinks in the tree become symlinks.
 /// Errors: InvalidArgument if `commit` is not 40 hex digits or `dir` is not an existing directory;
 /// NotFound("Commit not found: <hex>"); NotFound("Repository not found"); Internal.
+/// Moves loose refs into packed-refs (like `git pack-refs --all`, via git_refdb_compress), so
+/// reading the branch list is one file instead of one per branch. Run after a push (kod-hook).
+Status PackRefs(const std::string& repo_path);
+
 Status CheckoutTo(const std::string& repo_path, const std::string& commit, const std::string& dir);
 
 }  // namespace kod::git

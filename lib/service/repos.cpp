@@ -42,12 +42,6 @@ EpochCache<std::optional<Found>>& RepoCache() {
   return cache;
 }
 
-// visibility key → GET /repos.
-EpochCache<std::vector<store::Repo>>& RepoListCache() {
-  static EpochCache<std::vector<store::Repo>> cache(1000);
-  return cache;
-}
-
 // Marks the metadata changed when `s` is Ok (the change committed), and passes `s` on.
 Status Changed(Status s) {
   if (s.ok()) MetadataChanged();
@@ -125,18 +119,16 @@ Result<store::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::
   return repo;
 }
 
+std::string RepoListKey(const auth::Principal& who) {
+  return who.username && !who.IsAdmin() ? who.token_id + "/" + *who.username : "*";
+}
+
 Result<std::vector<store::Repo>> ListRepos(Env& env, const auth::Principal& who) {
-  const bool linked = who.username && !who.IsAdmin();
-  const std::string key = linked ? who.token_id + "/" + *who.username : "*";
-  if (const auto* cached = RepoListCache().Get(key)) return *cached;
-  const uint64_t epoch = MetadataEpoch();
-  auto list = env.db.Get<std::vector<store::Repo>>([&]() -> Result<std::vector<store::Repo>> {
+  return env.db.Get<std::vector<store::Repo>>([&]() -> Result<std::vector<store::Repo>> {
     store::RepoStore repos(env.db);
-    if (linked) return repos.ListVisibleTo(who.token_id, *who.username);
+    if (who.username && !who.IsAdmin()) return repos.ListVisibleTo(who.token_id, *who.username);
     return repos.List();
   });
-  if (list.ok()) RepoListCache().Put(key, *list, epoch);
-  return list;
 }
 
 Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {

@@ -47,6 +47,8 @@ Result<store::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::
 
 /// Repositories visible to `who`, by name.
 Result<std::vector<store::Repo>> ListRepos(Env& env, const auth::Principal& who);
+/// Principals with the same key see the same ListRepos (for caching its rendering).
+std::string RepoListKey(const auth::Principal& who);
 
 Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
 

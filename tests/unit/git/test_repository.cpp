@@ -169,6 +169,7 @@ class RepositoryTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(MissingRepositoryIsNotFound);
   CPPUNIT_TEST(ListBranchesIsSortedBytewise);
   CPPUNIT_TEST(SummarizeAgreesWithListBranchesAndDefaultBranch);
+  CPPUNIT_TEST(PackRefsMovesLooseBranchesIntoPackedRefs);
   CPPUNIT_TEST(BranchTipReturnsFullHex);
   CPPUNIT_TEST(BranchTipOfMissingBranchIsNotFound);
   CPPUNIT_TEST(BranchTipWithInvalidRefNameIsNotFound);
@@ -302,6 +303,35 @@ class RepositoryTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("[dev,trunk]"), Join(summary->branches));
     CPPUNIT_ASSERT_EQUAL(*DefaultBranch(repo), summary->default_branch);
     CPPUNIT_ASSERT(Summarize(tmp / "none.git").status().code == Code::NotFound);
+    // A repository deleted and created again at the same path is read afresh, not from the
+    // opened one Summarize keeps.
+    fs::remove_all(repo);
+    CPPUNIT_ASSERT(Summarize(repo).status().code == Code::NotFound);
+    CPPUNIT_ASSERT(InitBare(repo, "other").ok());
+    auto fresh = Summarize(repo);
+    CPPUNIT_ASSERT(fresh.ok());
+    CPPUNIT_ASSERT(fresh->branches.empty());
+    CPPUNIT_ASSERT_EQUAL(std::string("other"), fresh->default_branch);
+    Commit(repo, "other", {{"f", "x"}});
+    CPPUNIT_ASSERT_EQUAL(std::string("[other]"), Join(Summarize(repo)->branches));  // new refs seen
+  }
+
+  void PackRefsMovesLooseBranchesIntoPackedRefs() {
+    TempDir tmp;
+    const std::string repo = tmp / "r.git";
+    CPPUNIT_ASSERT(InitBare(repo, "main").ok());
+    std::string tip;
+    for (const char* b : {"main", "dev", "feature/x"}) tip = Commit(repo, b, {{"f", b}});
+    CPPUNIT_ASSERT(fs::exists(fs::path(repo) / "refs/heads/feature/x"));
+    CPPUNIT_ASSERT(PackRefs(repo).ok());
+    CPPUNIT_ASSERT(!fs::exists(fs::path(repo) / "refs/heads/feature/x"));
+    CPPUNIT_ASSERT(!fs::exists(fs::path(repo) / "refs/heads/main"));
+    std::ifstream packed(fs::path(repo) / "packed-refs");
+    std::string text((std::istreambuf_iterator<char>(packed)), std::istreambuf_iterator<char>());
+    CPPUNIT_ASSERT(text.find(tip + " refs/heads/feature/x") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(std::string("[dev,feature/x,main]"), Join(*ListBranches(repo)));
+    CPPUNIT_ASSERT_EQUAL(tip, *BranchTip(repo, "feature/x"));
+    CPPUNIT_ASSERT(PackRefs(tmp / "none.git").code == Code::NotFound);
   }
 
   void BranchTipReturnsFullHex() {
