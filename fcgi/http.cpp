@@ -205,8 +205,8 @@ bool WriteResponse(FCGX_Stream* out, const Response& rs) {
   if (rs.status != 204) head += "Content-Length: " + std::to_string(rs.body.size()) + "\r\n";
   head += "\r\n";
   if (FCGX_PutStr(head.data(), static_cast<int>(head.size()), out) < 0) return false;
-  if (!rs.body.empty() && FCGX_PutStr(rs.body.data(), static_cast<int>(rs.body.size()), out) < 0) return false;
-  return FCGX_FFlush(out) == 0;
+  // No flush here: FCGX_Finish_r sends the buffered output and the end record in one write.
+  return rs.body.empty() || FCGX_PutStr(rs.body.data(), static_cast<int>(rs.body.size()), out) >= 0;
 }
 
 }  // namespace kod::fcgi

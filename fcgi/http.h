@@ -74,7 +74,8 @@ struct Response {
   void Error(const Status& s);
 };
 
-/// Writes `rs` as a CGI/FastCGI response block on `out`. Returns false if the client went away.
+/// Writes `rs` as a CGI/FastCGI response block on `out` (sent by FCGX_Finish_r). Returns false
+/// if the client is known to be gone.
 bool WriteResponse(FCGX_Stream* out, const Response& rs);
 
 /// Percent-decodes `in` once. nullopt for a malformed escape.

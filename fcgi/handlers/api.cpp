@@ -35,15 +35,24 @@ Status Health(Request& rq, Response& rs) {
     healthy = rq.env().db.Ping();
     checked_at = now;
   }
-  Json::Value v(Json::objectValue);
-  if (healthy) {
+  // Both answers are constant: rendered once per worker, not per request (bench/api).
+  static const std::string kOk = [] {
+    Response r;
+    Json::Value v(Json::objectValue);
     v["status"] = "ok";
-    rs.Json(200, v);
-  } else {
+    r.Json(200, v);
+    return r.body;
+  }();
+  static const std::string kDown = [] {
+    Response r;
+    Json::Value v(Json::objectValue);
     v["status"] = "unavailable";
     v["error"] = "database unreachable";
-    rs.Json(503, v);
-  }
+    r.Json(503, v);
+    return r.body;
+  }();
+  if (healthy) rs.RawJson(200, kOk);
+  else rs.RawJson(503, kDown);
   return Status::Ok();
 }
 
