@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -187,6 +188,21 @@ int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, 
   };
   fill();
   log::Info("serving with " + std::to_string(setup.config.workers) + " workers");
+  std::deque<pid_t> to_retire;  // old workers still to replace after a SIGHUP
+  auto retire_next = [&] {
+    for (auto& [pid, r] : workers)
+      if (r) return;  // one is still draining
+    while (!to_retire.empty()) {
+      pid_t old = to_retire.front();
+      to_retire.pop_front();
+      if (!workers.count(old)) continue;  // it died meanwhile (and was replaced)
+      pid_t n = SpawnWorker(listen_fd, setup);
+      if (n > 0) workers[n] = false;
+      workers[old] = true;
+      kill(old, SIGTERM);
+      return;
+    }
+  };
   bool stopping = false;
   int64_t stop_deadline = 0;
   int64_t last_respawn = 0;
@@ -197,6 +213,7 @@ int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, 
     if (sig == SIGTERM || sig == SIGINT) {
       if (!stopping) log::Info("draining workers");
       stopping = true;
+      to_retire.clear();
       stop_deadline = MonotonicMs() + 60'000;
       for (auto& [pid, r] : workers) kill(pid, SIGTERM);
     } else if (sig == SIGHUP && !stopping) {
@@ -212,17 +229,13 @@ int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, 
       }
       log::SetLevel(fresh->log_level);
       setup = next;
-      // Rolling replacement: start one new worker, then retire one old one, so the pool never
-      // shrinks and the listening socket is never closed: no request is refused.
-      std::vector<pid_t> old;
+      // Rolling replacement, one worker at a time: start a new worker, retire one old one, and
+      // only when it has drained move on to the next. The pool never shrinks and the listening
+      // socket stays open, so no request is refused.
+      to_retire.clear();
       for (auto& [pid, r] : workers)
-        if (!r) old.push_back(pid);
-      for (pid_t pid : old) {
-        pid_t n = SpawnWorker(listen_fd, setup);
-        if (n > 0) workers[n] = false;
-        workers[pid] = true;
-        kill(pid, SIGTERM);
-      }
+        if (!r) to_retire.push_back(pid);
+      retire_next();
       log::Info("reloaded configuration");
     }
     // Reap whatever ended (SIGCHLD or not: signals coalesce).
@@ -234,6 +247,7 @@ int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, 
       if (it == workers.end()) continue;
       bool retiring = it->second;
       workers.erase(it);
+      if (retiring) retire_next();
       if (!stopping && !retiring)
         log::Warn("worker " + std::to_string(pid) + " died (" +
                   (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status))) +
