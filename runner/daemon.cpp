@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <cstring>
 #include <filesystem>
@@ -211,9 +213,32 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   ReapAbandoned(db, self);
   log::Info("runner " + self + " ready (concurrency " + std::to_string(config.runner_concurrency) + ")");
 
-  std::atomic<int> active{0};
-  std::mutex threads_mu;
-  std::vector<std::thread> threads;
+  // A fixed pool of executors, each with its own database connection for its whole life
+  // (a connection per run cost several ms per run: bench/runner). `busy` counts claimed runs
+  // not yet finished; the dispatcher claims only while busy < concurrency.
+  std::atomic<int> busy{0};
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<store::Run> queue;
+  std::vector<std::thread> executors;
+  for (int i = 0; i < config.runner_concurrency; ++i)
+    executors.emplace_back([&] {
+      db::Session session(db::OptionsFromConfig(config));
+      service::Env env{config, session, key};
+      while (true) {
+        store::Run run;
+        {
+          std::unique_lock<std::mutex> lock(queue_mu);
+          queue_cv.wait(lock, [&] { return !queue.empty() || g_stop; });
+          if (queue.empty()) return;
+          run = std::move(queue.front());
+          queue.pop_front();
+        }
+        ExecuteRun(env, run, self);
+        --busy;
+        if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);  // a slot is free
+      }
+    });
 
   // Heartbeat and reaper: its own connection (a Session is not thread-safe).
   std::thread beat([&] {
@@ -234,7 +259,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
 
   while (!g_stop) {
     bool claimed_any = false;
-    while (!g_stop && active.load() < config.runner_concurrency) {
+    while (!g_stop && busy.load() < config.runner_concurrency) {
       std::optional<store::Run> run;
       Status s = db.Run([&] {
         run = store::RunStore(db).ClaimNext(self);
@@ -242,16 +267,13 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
       }, /*transaction=*/true);
       if (!s.ok() || !run) break;
       claimed_any = true;
-      ++active;
+      ++busy;
       log::Info("run " + run->id + " claimed (" + run->repo_name + " " + run->branch + ")");
-      std::lock_guard<std::mutex> lock(threads_mu);
-      threads.emplace_back([&config, key, &active, &self, r = std::move(*run)] {
-        db::Session session(db::OptionsFromConfig(config));
-        service::Env env{config, session, key};
-        ExecuteRun(env, r, self);
-        --active;
-        if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);  // a slot is free
-      });
+      {
+        std::lock_guard<std::mutex> lock(queue_mu);
+        queue.push_back(std::move(*run));
+      }
+      queue_cv.notify_one();
     }
     if (claimed_any) continue;
     pollfd fds[2] = {{g_wake_pipe[0], POLLIN, 0}, {wake_fd, POLLIN, 0}};
