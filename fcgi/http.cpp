@@ -193,7 +193,7 @@ void Response::Empty(int code) {
 
 void Response::Error(const Status& s) {
   Json::Value v(Json::objectValue);
-  v["error"] = s.message;
+  v["error"] = utf8::Sanitize(s.message);  // messages may quote user bytes (e.g. a workflow file)
   Json(HttpStatusFor(s.code), v);
   if (s.code == Code::Unauthenticated) headers.emplace_back("WWW-Authenticate", "Basic realm=\"Kod\"");
 }

@@ -3,6 +3,7 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -59,7 +60,10 @@ void InstallWorkerSignals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void WorkerMain(int listen_fd, const WorkerSetup& setup) {
+[[noreturn]] void WorkerMain(int listen_fd, const WorkerSetup& setup, pid_t master) {
+  // A master killed with SIGKILL cannot stop its workers: they drain and exit on their own.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != master) _exit(0);
   g_listen_fd = listen_fd;
   g_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   InstallWorkerSignals();
@@ -91,8 +95,9 @@ void InstallWorkerSignals() {
 // ---- master
 
 pid_t SpawnWorker(int listen_fd, const WorkerSetup& setup) {
+  const pid_t master = getpid();
   pid_t pid = fork();
-  if (pid == 0) WorkerMain(listen_fd, setup);
+  if (pid == 0) WorkerMain(listen_fd, setup, master);
   if (pid < 0) log::Error(std::string("fork failed: ") + std::strerror(errno));
   return pid;
 }
@@ -123,6 +128,8 @@ std::string PrepareStartup(const Config& config, WorkerSetup& setup, int wait_s)
   std::error_code ec;
   std::filesystem::create_directories(config.repos_dir, ec);
   if (ec) return "storage.repos_dir: cannot create " + config.repos_dir + ": " + ec.message();
+  // Only Kod's own user may read repositories (workflow steps run as other uids).
+  chmod(config.repos_dir.c_str(), 0700);
   service::RecoverTrash(env);
   if (access((config.hooks_dir + "/post-receive").c_str(), X_OK) != 0)
     log::Warn("git.hooks_dir: no executable post-receive in " + config.hooks_dir + "; pushes will not queue runs");

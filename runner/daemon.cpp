@@ -89,9 +89,15 @@ void KillRunProcesses(const std::string& run_id) {
   for (pid_t sid : sessions) kill(-sid, SIGKILL);  // a session leader's group: what escaped by setsid
 }
 
+// Removes the workspace of a run that will not finish normally (its executor is gone).
+void RemoveWorkspace(const Config& config, const std::string& run_id) {
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(config.workspace_dir) / run_id, ec);
+}
+
 // Fails running runs whose runner is gone: heartbeat older than kStaleMs, or (same host) a runner
 // process that no longer exists.
-void ReapAbandoned(db::Session& db, const std::string& self) {
+void ReapAbandoned(const Config& config, db::Session& db, const std::string& self) {
   (void)db.Run([&] {
     store::RunStore runs(db);
     const int64_t now = NowMs();
@@ -100,6 +106,7 @@ void ReapAbandoned(db::Session& db, const std::string& self) {
                              now - kStaleMs)) {
         log::Warn("run " + r.id + " failed: its runner stopped responding");
         KillRunProcesses(r.id);
+        RemoveWorkspace(config, r.id);
       }
     }
     return Status::Ok();
@@ -117,6 +124,7 @@ void ReapAbandoned(db::Session& db, const std::string& self) {
                              std::nullopt)) {
         log::Warn("run " + id + " failed: its runner " + owner + " is gone");
         KillRunProcesses(id);
+        RemoveWorkspace(config, id);
       }
     }
     return Status::Ok();
@@ -202,15 +210,18 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGCHLD, SIG_DFL);
+  signal(SIGHUP, SIG_IGN);  // nothing to reload: a HUP (e.g. a closed terminal) must not kill runs
 
   std::string wake_path;
   int wake_fd = BindWakeSocket(config, wake_path);
   if (wake_fd < 0) log::Warn("runner.wake_dir: cannot bind a wake socket in " + config.wake_dir + "; polling only");
   std::error_code ec;
   std::filesystem::create_directories(config.workspace_dir, ec);
+  // Step users (other uids) must pass through to their own run's directory, and see nothing else.
+  chmod(config.workspace_dir.c_str(), 0711);
 
   db::Session db(db::OptionsFromConfig(config));
-  ReapAbandoned(db, self);
+  ReapAbandoned(config, db, self);
   log::Info("runner " + self + " ready (concurrency " + std::to_string(config.runner_concurrency) + ")");
 
   // A fixed pool of executors, each with its own database connection for its whole life
@@ -222,9 +233,15 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   std::deque<store::Run> queue;
   std::vector<std::thread> executors;
   for (int i = 0; i < config.runner_concurrency; ++i)
-    executors.emplace_back([&] {
+    executors.emplace_back([&, i] {
       db::Session session(db::OptionsFromConfig(config));
       service::Env env{config, session, key};
+      // Each slot has its own step user: concurrent runs never share a uid (/proc/<pid>/environ
+      // of one run's steps is unreadable to another's).
+      RunContext ctx;
+      ctx.runner_id = self;
+      if (config.step_uid_base > 0) ctx.uid = ctx.gid = config.step_uid_base + i;
+      ctx.stopping = [] { return g_stop != 0; };
       while (true) {
         store::Run run;
         {
@@ -234,7 +251,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
           run = std::move(queue.front());
           queue.pop_front();
         }
-        ExecuteRun(env, run, self);
+        ExecuteRun(env, run, ctx);
         --busy;
         if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);  // a slot is free
       }
@@ -250,7 +267,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
         return Status::Ok();
       });
       if (MonotonicMs() - last_reap > 5000) {
-        ReapAbandoned(hb, self);
+        ReapAbandoned(config, hb, self);
         last_reap = MonotonicMs();
       }
       for (int i = 0; i < kHeartbeatMs / 100 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -286,18 +303,23 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
       }
   }
 
-  // SIGTERM: nothing new; running steps are killed and their runs marked failed.
-  log::Info("stopping: failing running runs");
+  // SIGTERM: nothing new; running steps are killed and their runs marked failed. The steps are
+  // killed first (executors then record the interrupted step and start no other), then what is
+  // still running is failed with a step that says why.
+  log::Info("stopping: killing running steps");
+  queue_cv.notify_all();
+  for (int round = 0; round < 2; ++round) KillDescendants();
+  for (int i = 0; i < 30 && busy.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (void)db.Run([&] {
     store::RunStore runs(db);
-    for (const store::Run& r : runs.RunningOf(self))
+    for (const store::Run& r : runs.RunningOf(self)) {
       runs.FailAbandoned(r.seq, "Runner stopped", "The runner was stopped (SIGTERM) while this run was executing",
                          NowMs(), std::nullopt);
+      RemoveWorkspace(config, r.id);
+    }
     return Status::Ok();
   });
   if (wake_fd >= 0) unlink(wake_path.c_str());
-  // Every step process descends from this process or lives in the session of one of its shells
-  // (RunShell starts each shell with setsid): kill them all, twice to catch late forks.
   for (int round = 0; round < 2; ++round) KillDescendants();
   beat.join();
   _exit(0);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -220,6 +221,8 @@ struct ChildSetup {
   int out_fd;
   const char* cwd;
   int max_fd;  // fallback for kernels without CLOSE_RANGE_CLOEXEC (< 5.11)
+  int uid = -1;
+  int gid = -1;
 
   template <class Executor>
   void operator()(Executor& exec) const {
@@ -233,6 +236,12 @@ struct ChildSetup {
     // Orphans of the step's own descendants stay under the shell while it lives (visible to our
     // scans as its descendants) instead of reaching the runner, where they would be anonymous.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    // Drop to the step's own user: the runner's user can read every repository and the keys.
+    // Ambient capabilities (systemd's AmbientCapabilities= lets the runner switch users) would
+    // survive exec: clear them so the step gets none.
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (gid >= 0 && (::setgroups(0, nullptr) != 0 || ::setgid(static_cast<gid_t>(gid)) != 0)) fail("setgid");
+    if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) fail("setuid");
     // execve resets handlers but keeps SIG_IGN dispositions and the signal mask, both of which
     // the runner may have set (a blocked SIGTERM would make the deadline toothless).
     struct sigaction dfl {};
@@ -545,7 +554,7 @@ std::optional<Spawned> Spawn(const ShellCommand& cmd, std::string* error) {
     return std::nullopt;
   }
 
-  ChildSetup setup{devnull.get(), write_end.get(), cmd.cwd.c_str(), max_fd};
+  ChildSetup setup{devnull.get(), write_end.get(), cmd.cwd.c_str(), max_fd, cmd.run_as_uid, cmd.run_as_gid};
   pid_t pid = -1;
   pid_t failed_pid = -1;
   std::string failure;
@@ -655,6 +664,24 @@ CommandResult RunShell(const ShellCommand& cmd, OutputCapture& out) {
   if (!eof) step.ReadAvailable(out);  // what the leftovers wrote before they died
   r.exit_code = step.Reap();
   return r;
+}
+
+}  // namespace kod::runner
+
+namespace kod::runner {
+
+bool CanRunAs(int uid, int gid) {
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    bool ok = ::setgroups(0, nullptr) == 0 && ::setgid(static_cast<gid_t>(gid)) == 0 &&
+              ::setuid(static_cast<uid_t>(uid)) == 0 && ::getuid() == static_cast<uid_t>(uid);
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace kod::runner

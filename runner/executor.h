@@ -22,7 +22,12 @@ struct ShellCommand {
   int64_t kill_grace_ms = 5000;  // SIGTERM → SIGKILL delay after the deadline (decisions §8: 5 s)
   int64_t drain_ms = 100;        // after the shell exits, how long to keep reading while leftover
                                  // processes still hold the output pipe, before killing them
+  int run_as_uid = -1;           // ≥ 0: the shell drops to this uid and gid (supplementary
+  int run_as_gid = -1;           // groups cleared) before exec; needs root or CAP_SETUID/SETGID
 };
+
+/// True if this process can start commands as `uid`/`gid` (checked by trying it in a child).
+bool CanRunAs(int uid, int gid);
 
 struct CommandResult {
   int exit_code = -1;        // the shell's exit status; 128+N if it died of signal N; -1 if not run

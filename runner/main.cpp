@@ -27,6 +27,16 @@ int main(int argc, char** argv) {
   }
   kod::log::SetLevel(config->log_level);
   kod::runner::BecomeSubreaper();
+  if (config->step_uid_base > 0) {
+    const int last = config->step_uid_base + config->runner_concurrency - 1;
+    if (!kod::runner::CanRunAs(config->step_uid_base, config->step_uid_base) || !kod::runner::CanRunAs(last, last)) {
+      std::fprintf(stderr,
+                   "kod-runner: runner.step_uid_base: cannot run steps as uid %d-%d (needs root or "
+                   "CAP_SETUID/CAP_SETGID); set runner.step_uid_base = 0 to run them as the runner's own user\n",
+                   config->step_uid_base, last);
+      return 2;
+    }
+  }
 
   kod::db::Session session(kod::db::OptionsFromConfig(*config));
   if (kod::Status s = kod::db::WaitAndMigrate(session, 30); !s.ok()) {

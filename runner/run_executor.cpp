@@ -1,5 +1,8 @@
 #include "runner/run_executor.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
@@ -53,22 +56,32 @@ class Recorder {
     step.name = utf8::Sanitize(step.name);
     if (step.error) step.error = utf8::Sanitize(*step.error);
     Status s = env_.db.Run([&] {
-      store::RunStore(env_.db).AppendStep(run_.seq, index_, step);
+      store::RunStore(env_.db).AppendStep(run_.seq, step);
       return Status::Ok();
     });
-    if (!s.ok()) log::Error("run " + run_.id + ": could not record step " + step.name + ": " + s.message);
-    ++index_;
+    if (!s.ok())
+      log::Error("run " + run_.id + ": could not record step '" + step.name.substr(0, 80) + "': " + s.message);
   }
 
  private:
   service::Env& env_;
   const store::Run& run_;
-  int index_ = 0;
 };
+
+// Gives the workspace to the step user (the checkout is written by the runner).
+void GiveTo(const fs::path& dir, int uid, int gid) {
+  if (uid < 0) return;
+  std::error_code ec;
+  ::lchown(dir.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    ::lchown(it->path().c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+}
 
 }  // namespace
 
-void ExecuteRun(service::Env& env, const store::Run& run, const std::string& runner_id) {
+void ExecuteRun(service::Env& env, const store::Run& run, const RunContext& ctx) {
+  const std::string& runner_id = ctx.runner_id;
   const int64_t started = run.started_at.value_or(NowMs());
   // The repository may have been renamed since the run was queued: find it by its stable id.
   std::string repo_name = run.repo_name;
@@ -122,6 +135,8 @@ void ExecuteRun(service::Env& env, const store::Run& run, const std::string& run
       workflows.emplace_back(f, std::move(*parsed));
     }
     if (!failed && workflows.empty()) setup_failure("No workflow files on " + run.branch);
+    GiveTo(work, ctx.uid, ctx.gid);
+    ::chmod(work.c_str(), 0700);
   }
 
   std::vector<std::string> mask;
@@ -132,6 +147,7 @@ void ExecuteRun(service::Env& env, const store::Run& run, const std::string& run
     if (failed) break;
     const int64_t deadline = MonotonicMs() + static_cast<int64_t>(wf.timeout_seconds) * 1000;
     for (const workflow::Step& step : wf.steps) {
+      if (ctx.stopping()) return;  // the runner's stop path fails the run
       std::map<std::string, std::string> visible = secrets;  // {env.NAME} and if: see both
       for (const auto& [k, v] : vars) visible[k] = v;
       store::StepResult result;
@@ -162,11 +178,17 @@ void ExecuteRun(service::Env& env, const store::Run& run, const std::string& run
         cmd.line = workflow::Interpolate(line, run.branch, repo_name, visible);
         cmd.cwd = fs::canonical(cwd, ec).string();
         cmd.deadline_ms = deadline;
-        cmd.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", home.string()}, {"LANG", "C.UTF-8"},
-                   {"CI", "true"}, {"KOD_REPO", repo_name}, {"KOD_BRANCH", run.branch},
-                   {"KOD_COMMIT", run.commit}, {"KOD_RUN_ID", run.id}};
+        cmd.run_as_uid = ctx.uid;
+        cmd.run_as_gid = ctx.gid;
+        // Secrets and env.X first, then the built-ins over them: a secret named PATH or
+        // KOD_RUN_ID cannot break the documented environment (decisions.md §7).
         for (const auto& [k, v] : secrets) cmd.env[k] = v;
         for (const auto& [k, v] : vars) cmd.env[k] = v;
+        for (auto& [k, v] : std::map<std::string, std::string>{
+                 {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", home.string()}, {"LANG", "C.UTF-8"},
+                 {"CI", "true"}, {"KOD_REPO", repo_name}, {"KOD_BRANCH", run.branch},
+                 {"KOD_COMMIT", run.commit}, {"KOD_RUN_ID", run.id}})
+          cmd.env[k] = v;
         CommandResult r = RunShell(cmd, out);
         if (r.timed_out) {
           ok = false;
@@ -184,6 +206,7 @@ void ExecuteRun(service::Env& env, const store::Run& run, const std::string& run
       result.success = ok;
       result.duration_ms = MonotonicMs() - step_started;
       record.Add(result);
+      if (ctx.stopping()) return;  // killed by the runner's stop: its stop path fails the run
       // A timeout ends the file whatever continue_on_error says: its time budget is spent.
       if (!ok && (timed_out || !step.continue_on_error)) {
         failed = true;

@@ -1,6 +1,7 @@
 // Executes one claimed workflow run: checkout, parse, steps, results (decisions.md §6–§8).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "lib/service/env.h"
@@ -14,6 +15,16 @@ namespace kod::runner {
 /// in order with the clean environment of decisions.md §7 plus the repository's secrets (masked in
 /// output), records each step as it finishes, marks the run completed or failed, and removes the
 /// workspace. Database errors while recording are logged; the reaper fails a run left running.
-void ExecuteRun(service::Env& env, const store::Run& run, const std::string& runner_id);
+/// How this executor runs a run: its runner's id, the user its steps run as (uid/gid -1: the
+/// runner's own), and whether the runner is stopping (then no further step starts and the run is
+/// left to the runner's stop path, which fails it).
+struct RunContext {
+  std::string runner_id;
+  int uid = -1;
+  int gid = -1;
+  std::function<bool()> stopping = [] { return false; };
+};
+
+void ExecuteRun(service::Env& env, const store::Run& run, const RunContext& ctx);
 
 }  // namespace kod::runner

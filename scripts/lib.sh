@@ -437,6 +437,10 @@ kod_stack_layout() {
   # nginx's workers (nobody) must traverse to run/fcgi.sock; 0711 lets them without listing.
   chmod 0711 "$var"
   chmod 0755 "$var/run"
+  # Workflow steps run as their own uid (runner.step_uid_base): they may pass through work/ to
+  # their checkout, and must not read the repositories or the logs.
+  chmod 0700 "$var/repos" "$var/log" "$KOD_MDB_DATA"
+  chmod 0711 "$var/work"
   kod_check_socket_path "$var/run/fcgi.sock"
 }
 

@@ -48,7 +48,9 @@ Status Serve(Request& rq, Response& rs, const std::string& rest) {
   CgiRequest cgi;
   cgi.method = rq.method();
   cgi.path_info = "/" + ref->repo.name + ".git/" + rest;
-  cgi.query_string = rq.query();
+  // Only the validated service reaches git, so git serves exactly what the permission check saw
+  // (a query repeating service= must not get one service authorized and the other served).
+  cgi.query_string = rest == "info/refs" ? "service=" + *rq.QueryValue("service") : "";
   cgi.content_type = rq.Param("CONTENT_TYPE");
   cgi.content_length = rq.Param("CONTENT_LENGTH");
   cgi.content_encoding = rq.Param("HTTP_CONTENT_ENCODING");
@@ -67,6 +69,14 @@ Status Serve(Request& rq, Response& rs, const std::string& rest) {
       {"receive.autogc", "true"},
   };
   cfg.extra_env = HookEnv(c, ref->repo);
+  // A push holds the repository's lock shared, so a rename or delete waits for it (or answers
+  // 409) instead of moving the directory git is writing into.
+  service::RepoLock in_use;
+  if (rest == "git-receive-pack") {
+    auto lock = service::RepoLock::Shared(c, ref->repo.id);
+    if (!lock.ok()) return lock.status();
+    in_use = std::move(*lock);
+  }
   FcgiBridgeIo io(rq.raw());
   Status s = ServeGitHttp(cgi, cfg, io);
   if (s.ok()) {

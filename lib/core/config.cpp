@@ -43,6 +43,7 @@ std::vector<Key> Keys(Config& c) {
       {"runner", "concurrency", "KOD_RUNNER_CONCURRENCY", Kind::Int, &c.runner_concurrency, 1, 64},
       {"runner", "workspace_dir", "KOD_WORKSPACE_DIR", Kind::Path, &c.workspace_dir},
       {"runner", "wake_dir", "KOD_RUNNER_WAKE_DIR", Kind::Path, &c.wake_dir},
+      {"runner", "step_uid_base", "KOD_RUNNER_STEP_UID_BASE", Kind::Int, &c.step_uid_base, 0, 2000000000},
       {"log", "level", "KOD_LOG_LEVEL", Kind::Text, &c.log_level},
   };
 }

@@ -35,6 +35,10 @@ struct Config {
   int runner_concurrency = 2;                  // runner.concurrency   KOD_RUNNER_CONCURRENCY
   std::string workspace_dir = "/var/lib/kod/work";  // runner.workspace_dir KOD_WORKSPACE_DIR
   std::string wake_dir = "/run/kod/runner";    // runner.wake_dir      KOD_RUNNER_WAKE_DIR
+  // runner.step_uid_base KOD_RUNNER_STEP_UID_BASE: steps of executor slot i run as uid/gid
+  // base + i, never as the runner's own user (which can read every repository and the keys).
+  // 0 runs steps as the runner's user (only for a runner that cannot switch users).
+  int step_uid_base = 60100;
 
   std::string log_level = "info";              // log.level            KOD_LOG_LEVEL
 };

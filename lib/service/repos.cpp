@@ -1,6 +1,7 @@
 #include "lib/service/repos.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -48,7 +49,56 @@ Status Changed(Status s) {
   return s;
 }
 
+std::string LockPath(const Config& c, int64_t repo_id) {
+  return c.repos_dir + "/.locks/" + std::to_string(repo_id) + ".lock";
+}
+
+Result<int> OpenLock(const Config& c, int64_t repo_id) {
+  std::error_code ec;
+  fs::create_directories(c.repos_dir + "/.locks", ec);
+  int fd = ::open(LockPath(c, repo_id).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal(std::string("repository lock: ") + std::strerror(errno));
+  return fd;
+}
+
+constexpr int kRenameDeleteWaitMs = 5000;
+
 }  // namespace
+
+RepoLock& RepoLock::operator=(RepoLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+RepoLock::~RepoLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the flock
+}
+
+Result<RepoLock> RepoLock::Shared(const Config& config, int64_t repo_id) {
+  auto fd = OpenLock(config, repo_id);
+  if (!fd.ok()) return fd.status();
+  RepoLock lock(*fd);
+  while (::flock(*fd, LOCK_SH) != 0)
+    if (errno != EINTR) return Internal(std::string("repository lock: ") + std::strerror(errno));
+  return lock;
+}
+
+Result<RepoLock> RepoLock::Exclusive(const Config& config, int64_t repo_id, int wait_ms) {
+  auto fd = OpenLock(config, repo_id);
+  if (!fd.ok()) return fd.status();
+  RepoLock lock(*fd);
+  const int64_t deadline = MonotonicMs() + wait_ms;
+  while (::flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) return Internal(std::string("repository lock: ") + std::strerror(errno));
+    if (MonotonicMs() >= deadline) return Conflict("Repository is busy: a push is in progress");
+    ::usleep(20 * 1000);
+  }
+  return lock;
+}
 
 std::string RepoPath(const Config& config, const std::string& name) { return config.repos_dir + "/" + name + ".git"; }
 
@@ -149,6 +199,8 @@ Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& 
   if (new_name == ref.repo.name) return out;
   const std::string from = RepoPath(env.config, ref.repo.name);
   const std::string to = RepoPath(env.config, new_name);
+  auto busy = RepoLock::Exclusive(env.config, ref.repo.id, kRenameDeleteWaitMs);
+  if (!busy.ok()) return busy.status();
   bool moved = false;
   Status s = env.db.Run([&]() -> Status {
     moved = false;
@@ -180,6 +232,8 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
   const std::string trash = TrashDir(env.config) + "/" + std::to_string(ref.repo.id) + "-" + crypto::NewId();
   std::error_code ec;
   fs::create_directories(TrashDir(env.config), ec);
+  auto busy = RepoLock::Exclusive(env.config, ref.repo.id, kRenameDeleteWaitMs);
+  if (!busy.ok()) return busy.status();
   bool moved = false;
   Status s = env.db.Run([&]() -> Status {
     moved = false;
@@ -201,6 +255,7 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
   }
   MetadataChanged();
   if (moved) fs::remove_all(trash, ec);
+  fs::remove(LockPath(env.config, ref.repo.id), ec);  // ids are never reused
   return Status::Ok();
 }
 

@@ -70,6 +70,29 @@ Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username
 /// 404 when the username is invalid or not a collaborator.
 Status RemoveCollaborator(Env& env, const RepoRef& ref, const std::string& username);
 
+/// A repository's in-use lock (flock on <repos_dir>/.locks/<id>.lock, keyed by the id so it
+/// survives renames): a push holds it shared for the whole receive-pack; rename and delete take
+/// it exclusively, so they never move a directory git is still writing into (which left a
+/// half-written directory behind that blocked the name for good). Move-only; released on
+/// destruction.
+class RepoLock {
+ public:
+  RepoLock() = default;
+  RepoLock(RepoLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  RepoLock& operator=(RepoLock&& o) noexcept;
+  ~RepoLock();
+
+  /// Shared (for a push); blocks while a rename or delete holds it. Internal on I/O errors.
+  static Result<RepoLock> Shared(const Config& config, int64_t repo_id);
+  /// Exclusive (rename, delete); waits up to `wait_ms`, then Conflict("Repository is busy: a push
+  /// is in progress").
+  static Result<RepoLock> Exclusive(const Config& config, int64_t repo_id, int wait_ms);
+
+ private:
+  explicit RepoLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 /// Test seam: called between the database step and the directory step of RenameRepo and
 /// DeleteRepo; a non-Ok Status simulates a failure there. Null in production.
 extern Status (*g_fault_between_db_and_disk)();

@@ -113,11 +113,18 @@ std::optional<Run> RunStore::ClaimNext(const std::string& runner_id) {
   return std::nullopt;
 }
 
-void RunStore::AppendStep(int64_t run_seq, int idx, const StepResult& s) {
-  s_.Prepare("INSERT INTO workflow_steps (run_seq, idx, name, success, skipped, output, error, duration_ms) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .Bind(run_seq).Bind(idx).Bind(s.name).Bind(s.success).Bind(s.skipped).Bind(s.output).Bind(s.error)
-      .Bind(s.duration_ms).Exec();
+void RunStore::AppendStep(int64_t run_seq, const StepResult& s) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      s_.Prepare("INSERT INTO workflow_steps (run_seq, idx, name, success, skipped, output, error, duration_ms) "
+                 "SELECT ?, COALESCE(MAX(idx), -1) + 1, ?, ?, ?, ?, ?, ? FROM workflow_steps WHERE run_seq = ?")
+          .Bind(run_seq).Bind(s.name).Bind(s.success).Bind(s.skipped).Bind(s.output).Bind(s.error)
+          .Bind(s.duration_ms).Bind(run_seq).Exec();
+      return;
+    } catch (const db::SqlError& e) {
+      if (e.code != db::kDuplicateKey || attempt == 2) throw;  // a concurrent append took that index
+    }
+  }
 }
 
 bool RunStore::Finish(int64_t run_seq, const std::string& runner_id, const std::string& status, bool success,
@@ -147,11 +154,6 @@ std::vector<Run> RunStore::RunningOf(const std::string& runner_id) {
   return out;
 }
 
-int RunStore::StepCount(int64_t run_seq) {
-  db::Rows r = s_.Prepare("SELECT COUNT(*) FROM workflow_steps WHERE run_seq = ?").Bind(run_seq).Query();
-  return r.Next() ? static_cast<int>(r.Int64(1)) : 0;
-}
-
 bool RunStore::FailAbandoned(int64_t run_seq, const std::string& step_name, const std::string& error, int64_t now,
                              std::optional<int64_t> stale_before) {
   int n = stale_before
@@ -167,7 +169,7 @@ bool RunStore::FailAbandoned(int64_t run_seq, const std::string& step_name, cons
   StepResult s;
   s.name = step_name;
   s.error = error;
-  AppendStep(run_seq, StepCount(run_seq), s);
+  AppendStep(run_seq, s);
   return true;
 }
 

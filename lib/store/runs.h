@@ -54,7 +54,9 @@ class RunStore {
   /// (`WHERE status='queued'`) so two runners never claim the same run. nullopt: nothing to do.
   /// started_at is read after the re-check, so it is never before the previous run's completed_at.
   std::optional<Run> ClaimNext(const std::string& runner_id);
-  void AppendStep(int64_t run_seq, int idx, const StepResult& step);
+  /// Appends a step after the run's last one (its index is taken in the same statement, so
+  /// the runner's executor and a reaper failing the run can both append without colliding).
+  void AppendStep(int64_t run_seq, const StepResult& step);
   /// Marks the run finished (completed/failed) if it is still running under `runner_id`.
   bool Finish(int64_t run_seq, const std::string& runner_id, const std::string& status, bool success,
               int64_t duration_ms, int64_t completed_at);
@@ -68,7 +70,6 @@ class RunStore {
   /// Conditional on status='running' (and heartbeat_at <= stale_before when given).
   bool FailAbandoned(int64_t run_seq, const std::string& step_name, const std::string& error, int64_t now,
                      std::optional<int64_t> stale_before);
-  int StepCount(int64_t run_seq);
 
  private:
   void LoadSteps(Run& run);

@@ -6,6 +6,10 @@
 namespace kod::workflow {
 namespace {
 
+// Step names are stored with the run (workflow_steps.name is VARCHAR(255)).
+constexpr size_t kMaxStepName = 255;
+
+
 constexpr std::string_view kBlanks = " \t";
 constexpr std::string_view kStepKeys =
     "step keys are run, if, working_dir and continue_on_error";
@@ -215,6 +219,8 @@ class Parser {
       return Error(line_no_, "expected a step header [step:<name>], got " + Show(content));
     std::string_view name = Trim(content.substr(6, content.size() - 7));
     if (name.empty()) return Error(line_no_, "empty step name in " + Show(content));
+    if (name.size() > kMaxStepName)
+      return Error(line_no_, "step name longer than " + std::to_string(kMaxStepName) + " bytes");
     if (!EndStep()) return false;
     step_.emplace();
     step_->name = name;

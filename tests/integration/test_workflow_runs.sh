@@ -232,4 +232,32 @@ check restart.trigger-api test "$(field trigger)" = api "trigger '$(field trigge
 check restart.slow-still-failed test "$(run_status slow "$SLOW_ID")" = failed \
   "the SIGTERM'd run is '$(run_status slow "$SLOW_ID")' after the restart"
 
+# ---------------------------------------------------------------------------------------------
+# Steps run as their own uid (runner.step_uid_base): they cannot read the repositories, the
+# stack's keys and passwords, nor write into another repository.
+new_repo isolated
+mkdir -p "$KOD_TEST_DIR/isolated/.kod/workflows"
+cat >"$KOD_TEST_DIR/isolated/.kod/workflows/probe.toml" <<EOF
+[step:probe]
+run:
+  echo "uid=\$(id -u)"
+  if ls $KOD_TEST_DIR/repos >/dev/null 2>&1; then echo LISTED-REPOS; fi
+  if cat $KOD_TEST_INI >/dev/null 2>&1; then echo READ-CONFIG; fi
+  if cat $KOD_TEST_ENCRYPTION_KEY_FILE >/dev/null 2>&1; then echo READ-KEY; fi
+  if git -C $KOD_TEST_DIR/repos/pushed.git update-ref refs/heads/planted HEAD 2>/dev/null; then echo WROTE-REPO; fi
+  echo probe-done
+EOF
+push_commit isolated "probe the step's reach"
+st=$(wait_status isolated "$RUN_ID" 60 completed failed) || true
+run_json isolated "$RUN_ID"
+out=$(step output probe)
+check isolation.ran test "$st" = completed "probe run: status '$st'; steps: $(steps_summary)"
+step_uid=$(sed -n 's/^uid=\([0-9]*\)$/\1/p' <<<"$out" | head -n1)
+check isolation.own-uid test "${step_uid:-0}" -ge 60100 "step uid '${step_uid}' (want one of runner.step_uid_base + slot): $out"
+for leak in LISTED-REPOS READ-CONFIG READ-KEY WROTE-REPO; do
+  check "isolation.no-$leak" lacks "$out" "$leak" "a step could do it: $out"
+done
+check isolation.no-planted-branch test -z "$(kod_git ls-remote "$(kod_repo_url pushed)" refs/heads/planted)" \
+  "the step created a branch in another repository"
+
 finish

@@ -28,6 +28,7 @@ class RepoStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(DeleteFailureBetweenDbAndDiskKeepsBoth);
   CPPUNIT_TEST(DeleteCascadesAndRecreateInheritsNothing);
   CPPUNIT_TEST(InterruptedDeleteIsRecovered);
+  CPPUNIT_TEST(RenameAndDeleteWaitForAPushAndThenRefuse);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<test::StoreWorld> w_;
@@ -130,6 +131,26 @@ class RepoStoreTest : public CppUnit::TestFixture {
     db::Rows r = w_->db.Prepare("SELECT COUNT(*) FROM collaborators").Query();
     r.Next();
     CPPUNIT_ASSERT_EQUAL(int64_t{0}, r.Int64(1));
+  }
+
+  void RenameAndDeleteWaitForAPushAndThenRefuse() {
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "pushed").ok());
+    service::RepoRef ref = Ref("pushed");
+    {
+      auto push = service::RepoLock::Shared(w_->config, ref.repo.id);  // as the git bridge holds it
+      CPPUNIT_ASSERT(push.ok());
+      auto renamed = service::RenameRepo(w_->env, ref, "moved-away");
+      CPPUNIT_ASSERT(!renamed.ok());
+      CPPUNIT_ASSERT(renamed.status().code == Code::Conflict);
+      Status deleted = service::DeleteRepo(w_->env, ref);
+      CPPUNIT_ASSERT(deleted.code == Code::Conflict);
+      CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/pushed.git/HEAD"));  // untouched
+    }
+    // The push is over: both go through.
+    auto renamed = service::RenameRepo(w_->env, ref, "moved-away");
+    CPPUNIT_ASSERT(renamed.ok());
+    CPPUNIT_ASSERT(service::DeleteRepo(w_->env, Ref("moved-away")).ok());
+    CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/.locks/" + std::to_string(ref.repo.id) + ".lock"));
   }
 
   void InterruptedDeleteIsRecovered() {

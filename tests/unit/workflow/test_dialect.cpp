@@ -180,6 +180,7 @@ const std::vector<RejectCase> kReject = {
      "expected 'key: value'"},
     {"empty step name", "[step:]\nrun: x\n", 1, "empty step name"},
     {"blank step name", "[step:   ]\nrun: x\n", 1, "empty step name"},
+    {"step name over 255 bytes", "[step:" + std::string(256, 'n') + "]\nrun: x\n", 1, "longer than 255"},
     {"other section kind", "[job:a]\nrun: x\n", 1, "[step:<name>]"},
     {"header without ]", "[step:a\nrun: x\n", 1, "[step:<name>]"},
     {"header with trailing text", "[step:a] # c\nrun: x\n", 1, "[step:<name>]"},
