@@ -10,16 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "lib/core/raii.h"
 #include "lib/core/status.h"
 
 namespace kod::crypto::internal {
 
-template <class T, void (*F)(T*)>
-struct Free {
-  void operator()(T* p) const noexcept {
-    if (p) F(p);
-  }
-};
+using kod::Free;
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, Free<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>>;
 using Cipher = std::unique_ptr<EVP_CIPHER, Free<EVP_CIPHER, EVP_CIPHER_free>>;

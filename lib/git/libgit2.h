@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "lib/core/raii.h"
 #include "lib/core/status.h"
 
 namespace kod::git {
@@ -16,13 +17,7 @@ namespace kod::git {
 /// Every public function of lib/git calls it, so callers need not.
 void Init();
 
-/// Deleter calling the libgit2 `*_free` function F; null-safe.
-template <class T, void (*F)(T*)>
-struct Free {
-  void operator()(T* p) const noexcept {
-    if (p) F(p);
-  }
-};
+using kod::Free;
 
 using GitRepo = std::unique_ptr<git_repository, Free<git_repository, git_repository_free>>;
 using GitReference = std::unique_ptr<git_reference, Free<git_reference, git_reference_free>>;
