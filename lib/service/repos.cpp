@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
@@ -193,20 +194,33 @@ Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
   return d;
 }
 
+namespace {
+
+// The protocol of rename and delete: no push in flight (the repository's lock, exclusively),
+// then one transaction holding the repository's row lock, in which `change` runs after the row
+// is confirmed to still be the one `ref` resolved (a concurrent rename or delete gives 404).
+Status ChangeExclusively(Env& env, const RepoRef& ref, const std::function<Status(store::RepoStore&)>& change) {
+  auto busy = RepoLock::Exclusive(env.config, ref.repo.id, kRenameDeleteWaitMs);
+  if (!busy.ok()) return busy.status();
+  return env.db.Run([&]() -> Status {
+    store::RepoStore repos(env.db);
+    auto locked = repos.LockByName(ref.repo.name);
+    if (!locked || locked->id != ref.repo.id) return NotFound(kRepoNotFound);
+    return change(repos);
+  }, /*transaction=*/true);
+}
+
+}  // namespace
+
 Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name) {
   if (Status v = ValidateNewRepoName(new_name); !v.ok()) return v;
   store::Repo out = ref.repo;
   if (new_name == ref.repo.name) return out;
   const std::string from = RepoPath(env.config, ref.repo.name);
   const std::string to = RepoPath(env.config, new_name);
-  auto busy = RepoLock::Exclusive(env.config, ref.repo.id, kRenameDeleteWaitMs);
-  if (!busy.ok()) return busy.status();
   bool moved = false;
-  Status s = env.db.Run([&]() -> Status {
+  Status s = ChangeExclusively(env, ref, [&](store::RepoStore& repos) -> Status {
     moved = false;
-    store::RepoStore repos(env.db);
-    auto locked = repos.LockByName(ref.repo.name);
-    if (!locked || locked->id != ref.repo.id) return NotFound(kRepoNotFound);
     if (!repos.Rename(ref.repo.id, new_name)) return Conflict("Repository already exists");
     if (Status f = Fault(); !f.ok()) return f;
     if (RenameNoReplace(from, to) != 0) {
@@ -216,7 +230,7 @@ Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& 
     }
     moved = true;
     return Status::Ok();
-  }, /*transaction=*/true);
+  });
   if (!s.ok()) {
     // The transaction rolled back; if the directory had moved (commit failed), move it back.
     if (moved && RenameNoReplace(to, from) != 0) log::Error("rename rollback failed for " + to);
@@ -232,14 +246,9 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
   const std::string trash = TrashDir(env.config) + "/" + std::to_string(ref.repo.id) + "-" + crypto::NewId();
   std::error_code ec;
   fs::create_directories(TrashDir(env.config), ec);
-  auto busy = RepoLock::Exclusive(env.config, ref.repo.id, kRenameDeleteWaitMs);
-  if (!busy.ok()) return busy.status();
   bool moved = false;
-  Status s = env.db.Run([&]() -> Status {
+  Status s = ChangeExclusively(env, ref, [&](store::RepoStore& repos) -> Status {
     moved = false;
-    store::RepoStore repos(env.db);
-    auto locked = repos.LockByName(ref.repo.name);
-    if (!locked || locked->id != ref.repo.id) return NotFound(kRepoNotFound);
     repos.Delete(ref.repo.id);
     if (Status f = Fault(); !f.ok()) return f;
     if (RenameNoReplace(path, trash) != 0) {
@@ -248,7 +257,7 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
       moved = true;
     }
     return Status::Ok();
-  }, /*transaction=*/true);
+  });
   if (!s.ok()) {
     if (moved && RenameNoReplace(trash, path) != 0) log::Error("delete rollback failed for " + path);
     return s;
