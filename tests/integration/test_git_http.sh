@@ -19,33 +19,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
-
-PASSED=0
-FAILED=0
-SUMMARY_DONE=0
-ok() { PASSED=$((PASSED + 1)); printf 'ok %s\n' "$*"; }
-bad() { FAILED=$((FAILED + 1)); printf 'FAIL %s: %s\n' "$1" "${*:2}"; }
-info() { printf '  info: %s\n' "$*"; }
-summary() {
-  ((SUMMARY_DONE)) && return 0
-  SUMMARY_DONE=1
-  printf '%s passed, %s failed\n' "$PASSED" "$FAILED"
-}
-# A setup step that cannot go on (the harness's expect_status etc. call this): count it, stop.
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL %s: %s\n' "$KOD_TEST_NAME" "$*"
-  exit 1
-}
-# Runs inside the harness's cleanup (kod_stack_stop, whose local `rc` is visible here) so an
-# aborted run still ends with the summary line on stdout.
-on_exit_summary() {
-  if [[ ${rc:-0} != 0 && $FAILED == 0 ]]; then
-    FAILED=1
-    printf 'FAIL %s: aborted (exit status %s)\n' "$KOD_TEST_NAME" "${rc:-?}"
-  fi
-  summary
-}
+# shellcheck source=tests/integration/checks.sh
+source "$(dirname "$0")/checks.sh"
 
 T_START=$SECONDS
 kod_stack_start

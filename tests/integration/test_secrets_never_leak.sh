@@ -19,35 +19,18 @@
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/checks.sh
+source "$(dirname "$0")/checks.sh"
 
-PASSED=0
-FAILED=0
-SUMMARY_DONE=0
-ok() { PASSED=$((PASSED + 1)); printf 'ok %s\n' "$*"; }
-bad() { FAILED=$((FAILED + 1)); printf 'FAIL %s: %s\n' "$1" "${*:2}"; }
-info() { printf '  info: %s\n' "$*"; }
-summary() {
-  ((SUMMARY_DONE)) && return 0
-  SUMMARY_DONE=1
-  printf '%s passed, %s failed\n' "$PASSED" "$FAILED"
-}
-fail() { # setup that cannot go on (also called by the harness's expect_* helpers)
-  FAILED=$((FAILED + 1))
-  printf 'FAIL %s: %s\n' "$KOD_TEST_NAME" "$*"
-  exit 1
-}
-on_exit_summary() { # runs inside kod_stack_stop, whose local `rc` is visible here
-  if [[ ${rc:-0} != 0 && $FAILED == 0 ]]; then
-    FAILED=1
-    printf 'FAIL %s: aborted (exit status %s)\n' "$KOD_TEST_NAME" "${rc:-?}"
-  fi
-  summary
+# The closing line, then the scan dir (it lives outside the stack's dir).
+on_exit_cleanup() {
+  on_exit_summary
   rm -rf "${SCAN:-/nonexistent-kod-scan}"
 }
 
 T_START=$SECONDS
 kod_stack_start
-kod_on_exit on_exit_summary
+kod_on_exit on_exit_cleanup
 # Dumps and the planted control file live outside the stack's dir, which is scanned whole.
 SCAN=$(mktemp -d /tmp/kod-it.secrets-scan.XXXXXX)
 C=$KOD_TEST_DIR/client

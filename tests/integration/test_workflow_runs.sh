@@ -11,21 +11,13 @@
 # Every check is counted; a failed check prints `FAIL <name>: <reason>` and the script exits 1.
 # shellcheck disable=SC2016,SC2317 # hooks expand at exit; check() calls helpers indirectly
 set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/checks.sh
+source "$(dirname "$0")/checks.sh"
 
-PASSED=0
-FAILED=0
-ok() { PASSED=$((PASSED + 1)); printf 'ok: %s\n' "$1"; }
-bad() { FAILED=$((FAILED + 1)); printf 'FAIL %s: %s\n' "$1" "$2" >&2; }
-# check NAME CONDITION-COMMAND... REASON is the last argument
-check() {
-  local name=$1 reason=${!#}
-  if "${@:2:$#-2}"; then ok "$name"; else bad "$name" "$reason"; fi
-}
-has() { [[ $1 == *"$2"* ]]; }
-lacks() { [[ $1 != *"$2"* ]]; }
 finish() {
-  printf '%s passed, %s failed\n' "$PASSED" "$FAILED"
+  summary
   ((FAILED == 0)) || exit 1
   exit 0
 }
