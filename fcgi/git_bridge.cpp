@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "lib/core/log.h"
-#include "lib/git/http_backend.h"
+#include "lib/proc/spawn.h"
 
 namespace kod::fcgi {
 namespace {
@@ -57,12 +57,6 @@ bool ReservedName(const std::string& name) {
   }
   return name.starts_with("HTTP_") || name.starts_with("GIT_CONFIG_KEY_") ||
          name.starts_with("GIT_CONFIG_VALUE_");
-}
-
-std::string DescribeWait(int status) {
-  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
-  return "status " + std::to_string(status);
 }
 
 // write(2) to a pipe whose reader may be gone, without dying of SIGPIPE whatever its
@@ -171,7 +165,7 @@ class StderrLog {
 // kMaxHeldOutput plus the small header/stderr buffers, whatever flows through.
 class Exchange {
  public:
-  Exchange(const CgiRequest& rq, git::Child& child, BridgeIo& io)
+  Exchange(const CgiRequest& rq, proc::Child& child, BridgeIo& io)
       : child_(child), io_(io), body_(kChunk), out_buf_(kChunk) {
     if (rq.method != "POST") EndBody();  // GET: no body, and git may answer at once
   }
@@ -328,7 +322,7 @@ class Exchange {
     }
   }
 
-  git::Child& child_;
+  proc::Child& child_;
   BridgeIo& io_;
   std::vector<char> body_;
   size_t body_off_ = 0, body_len_ = 0;
@@ -406,12 +400,16 @@ Status ServeGitHttp(const CgiRequest& rq, const BridgeConfig& cfg, BridgeIo& io)
   auto env = GitHttpBackendEnv(rq, cfg);
   if (!env) return env.status();
   const auto t0 = std::chrono::steady_clock::now();
-  auto spawned = git::SpawnHttpBackend(cfg.git_exe, *env);
+  proc::SpawnSpec spec;
+  spec.exe = cfg.git_exe;
+  spec.args = {"http-backend"};
+  spec.env = std::move(*env);
+  auto spawned = proc::SpawnPiped(std::move(spec));
   if (!spawned) {
     log::Error("git bridge: " + spawned.status().message);
     return spawned.status();
   }
-  git::Child child = std::move(*spawned);
+  proc::Child child = std::move(*spawned);
 
   Exchange ex(rq, child, io);
   ex.Run();
@@ -424,7 +422,7 @@ Status ServeGitHttp(const CgiRequest& rq, const BridgeConfig& cfg, BridgeIo& io)
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   const std::string what = "git " + rq.method + " " + rq.path_info + ": " + ex.status() + ", " +
-                           DescribeWait(wait_status) + ", in " + std::to_string(ex.bytes_in()) + " B, out " +
+                           proc::DescribeWaitStatus(wait_status) + ", in " + std::to_string(ex.bytes_in()) + " B, out " +
                            std::to_string(ex.bytes_out()) + " B, " + std::to_string(ms) + " ms" +
                            (ex.client_gone() ? ", client gone (group killed)" : "");
   if (ex.client_gone()) {
@@ -433,7 +431,7 @@ Status ServeGitHttp(const CgiRequest& rq, const BridgeConfig& cfg, BridgeIo& io)
   }
   if (ex.bytes_out() == 0) {
     log::Error(what);
-    return Internal("git http-backend failed (" + DescribeWait(wait_status) + ")");
+    return Internal("git http-backend failed (" + proc::DescribeWaitStatus(wait_status) + ")");
   }
   if (ex.failed()) {
     log::Error(what + ", bridge failed (group killed)");

@@ -1,6 +1,5 @@
 #include "runner/daemon.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -12,7 +11,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <map>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -23,6 +21,7 @@
 #include "lib/core/log.h"
 #include "lib/crypto/random.h"
 #include "lib/db/db.h"
+#include "lib/proc/tree.h"
 #include "lib/service/env.h"
 #include "lib/store/runs.h"
 #include "runner/run_executor.h"
@@ -57,35 +56,13 @@ std::optional<pid_t> LocalPid(const std::string& id) {
 // whose runner died (a SIGKILLed runner could not clean up after its steps).
 void KillRunProcesses(const std::string& run_id) {
   const std::string marker = "KOD_RUN_ID=" + run_id;
-  DIR* dir = opendir("/proc");
-  if (!dir) return;
+  const pid_t self = getpid(), own_sid = getsid(0);
   std::set<pid_t> sessions;
-  for (dirent* e; (e = readdir(dir));) {
-    pid_t pid = std::atoi(e->d_name);
-    if (pid <= 1 || pid == getpid()) continue;
-    FILE* f = std::fopen((std::string("/proc/") + e->d_name + "/environ").c_str(), "r");
-    if (!f) continue;
-    std::string env;
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0 && env.size() < (1u << 20);) env.append(buf, n);
-    std::fclose(f);
-    size_t pos = 0;
-    bool match = false;
-    while (pos < env.size()) {
-      size_t end = env.find('\0', pos);
-      if (end == std::string::npos) end = env.size();
-      if (env.compare(pos, end - pos, marker) == 0) {
-        match = true;
-        break;
-      }
-      pos = end + 1;
-    }
-    if (!match) continue;
-    pid_t sid = getsid(pid);
-    if (sid > 1 && sid != getsid(0)) sessions.insert(sid);
-    kill(pid, SIGKILL);
+  for (const proc::ProcStat& p : proc::ScanProcs()) {
+    if (p.pid <= 1 || p.pid == self || !proc::EnvironHas(p.pid, marker)) continue;
+    if (p.sid > 1 && p.sid != own_sid) sessions.insert(p.sid);
+    kill(p.pid, SIGKILL);
   }
-  closedir(dir);
   for (pid_t sid : sessions) kill(-sid, SIGKILL);  // a session leader's group: what escaped by setsid
 }
 
@@ -159,41 +136,7 @@ int BindWakeSocket(const Config& c, std::string& path) {
 
 // SIGKILLs every process that descends from this one, or whose session was started by one of them.
 void KillDescendants() {
-  struct Proc {
-    pid_t ppid;
-    pid_t sid;
-  };
-  std::map<pid_t, Proc> procs;
-  if (DIR* dir = opendir("/proc")) {
-    for (dirent* e; (e = readdir(dir));) {
-      pid_t pid = std::atoi(e->d_name);
-      if (pid <= 1) continue;
-      std::string path = std::string("/proc/") + e->d_name + "/stat";
-      FILE* f = std::fopen(path.c_str(), "r");
-      if (!f) continue;
-      char buf[1024] = {};
-      size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-      std::fclose(f);
-      const char* close_paren = std::strrchr(buf, ')');  // comm may contain spaces and ')'
-      if (!close_paren || close_paren - buf >= static_cast<long>(n)) continue;
-      char state;
-      int ppid = 0, pgrp = 0, sid = 0;
-      if (std::sscanf(close_paren + 2, "%c %d %d %d", &state, &ppid, &pgrp, &sid) == 4) procs[pid] = {ppid, sid};
-    }
-    closedir(dir);
-  }
-  std::set<pid_t> doomed;
-  std::set<pid_t> frontier{getpid()};
-  while (!frontier.empty()) {
-    std::set<pid_t> next;
-    for (const auto& [pid, p] : procs)
-      if (frontier.count(p.ppid) && !doomed.count(pid) && pid != getpid()) next.insert(pid);
-    doomed.insert(next.begin(), next.end());
-    frontier = std::move(next);
-  }
-  for (const auto& [pid, p] : procs)
-    if (doomed.count(p.sid) && pid != getpid()) doomed.insert(pid);
-  for (pid_t pid : doomed) kill(pid, SIGKILL);
+  for (pid_t pid : proc::Descendants(proc::ScanProcs(), getpid(), /*with_sessions=*/true)) kill(pid, SIGKILL);
 }
 
 }  // namespace

@@ -2,42 +2,29 @@
 // enforces the deadline and kills every process the step leaves behind (decisions §7, §8).
 #include "runner/executor.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
-#include <grp.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/process/args.hpp>
-#include <boost/process/child.hpp>
-#include <boost/process/env.hpp>
-#include <boost/process/environment.hpp>
-#include <boost/process/exe.hpp>
-#include <boost/process/extend.hpp>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "lib/core/clock.h"
+#include "lib/core/fd.h"
 #include "lib/core/log.h"
-
-namespace bp = boost::process;
+#include "lib/proc/spawn.h"
+#include "lib/proc/tree.h"
 
 namespace kod::runner {
 namespace {
@@ -46,46 +33,6 @@ constexpr int64_t kScanIntervalMs = 100;      // /proc scan while the step runs 
 constexpr int64_t kCleanupBudgetMs = 5000;    // give up on unkillable (D state) leftovers after this
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxReadPerWake = 1 << 20;  // then look at the clock again
-
-// glibc 2.36's <sys/pidfd.h> has no extern "C" block (C++ cannot link it): use the syscalls.
-int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-int PidfdSendSignal(int pidfd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
-
-// Owns a file descriptor (style §5).
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// Moves a new descriptor above 2 (if the runner runs with 0-2 closed, pipe2/open can return them,
-// and dup2 onto the same number would neither move it nor clear close-on-exec in the child).
-int AboveStdio(int fd) {
-  if (fd < 0 || fd > 2) return fd;
-  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  ::close(fd);
-  return moved;
-}
 
 // Process-wide state shared by concurrent RunShell calls.
 struct Registry {
@@ -109,155 +56,6 @@ Registry& Reg() {
   return r;
 }
 
-// ---- /proc ----------------------------------------------------------------------------------
-
-struct Proc {
-  pid_t pid = 0, ppid = 0, pgrp = 0, sid = 0;
-  char state = '?';
-  uint64_t start = 0;  // clock ticks since boot: (pid, start) names a process across pid reuse
-};
-
-std::optional<Proc> ReadStat(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return std::nullopt;
-  char buf[2048];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  // "pid (comm) state ppid pgrp session ... starttime(22) ...": comm may hold spaces and ')'.
-  const char* p = std::strrchr(buf, ')');
-  if (p == nullptr || p[1] != ' ') return std::nullopt;
-  p += 2;
-  Proc out;
-  out.pid = pid;
-  out.state = *p;
-  unsigned long long field[20] = {};
-  int k = 1;  // field[k] is stat field k + 3
-  const char* q = p + 1;
-  while (k < 20 && *q != '\0') {
-    while (*q == ' ') ++q;
-    char* end = nullptr;
-    long long v = std::strtoll(q, &end, 10);
-    if (end == q) return std::nullopt;
-    field[k++] = static_cast<unsigned long long>(v);
-    q = end;
-  }
-  if (k < 20) return std::nullopt;
-  out.ppid = static_cast<pid_t>(field[1]);
-  out.pgrp = static_cast<pid_t>(field[2]);
-  out.sid = static_cast<pid_t>(field[3]);
-  out.start = field[19];
-  return out;
-}
-
-bool IsPidName(const char* s) {
-  if (*s == '\0') return false;
-  for (; *s != '\0'; ++s)
-    if (*s < '0' || *s > '9') return false;
-  return true;
-}
-
-std::vector<Proc> ScanProcs() {
-  std::vector<Proc> out;
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
-  if (!dir) return out;
-  while (const dirent* e = ::readdir(dir.get())) {
-    if (!IsPidName(e->d_name)) continue;
-    if (auto p = ReadStat(static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10)))) out.push_back(*p);
-  }
-  return out;
-}
-
-// Whether `pid` has the write end of the pipe with inode `ino` open. The read end does not count:
-// every child the runner forks holds it between fork and exec (close-on-exec), briefly.
-bool HoldsPipeWriteEnd(pid_t pid, ino_t ino) {
-  char dir_path[64];
-  std::snprintf(dir_path, sizeof dir_path, "/proc/%d/fd", static_cast<int>(pid));
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(dir_path), ::closedir);
-  if (!dir) return false;
-  char want[64];
-  int want_len = std::snprintf(want, sizeof want, "pipe:[%llu]", static_cast<unsigned long long>(ino));
-  while (const dirent* e = ::readdir(dir.get())) {
-    if (!IsPidName(e->d_name)) continue;
-    char target[64];
-    std::string link_path = std::string(dir_path) + "/" + e->d_name;
-    ssize_t n = ::readlink(link_path.c_str(), target, sizeof target);
-    if (n != want_len || std::memcmp(target, want, static_cast<std::size_t>(n)) != 0) continue;
-    std::string info_path = "/proc/" + std::to_string(pid) + "/fdinfo/" + e->d_name;
-    UniqueFd info(::open(info_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!info.valid()) continue;
-    char buf[512];
-    ssize_t m = ::read(info.get(), buf, sizeof buf - 1);
-    if (m <= 0) continue;
-    buf[m] = '\0';
-    const char* flags = std::strstr(buf, "flags:");
-    if (flags == nullptr) continue;
-    unsigned long f = std::strtoul(flags + 6, nullptr, 8);
-    if ((f & O_ACCMODE) == O_WRONLY) return true;
-  }
-  return false;
-}
-
-// Signals the process named by (pid, start) and nobody else: the pidfd pins the process, and the
-// start time read after opening it proves the pid was not reused since the scan.
-void SignalProc(const Proc& p, int sig) {
-  UniqueFd pidfd(PidfdOpen(p.pid));
-  if (!pidfd.valid() && errno == ESRCH) return;
-  auto now = ReadStat(p.pid);
-  if (!now || now->start != p.start) return;
-  if (pidfd.valid())
-    PidfdSendSignal(pidfd.get(), sig);
-  else
-    ::kill(p.pid, sig);  // no pidfd (kernel < 5.3, seccomp): the identity check above must do
-}
-
-// ---- the child side ---------------------------------------------------------------------------
-
-// Runs in the forked child before execve: async-signal-safe calls only.
-struct ChildSetup {
-  int stdin_fd;
-  int out_fd;
-  const char* cwd;
-  int max_fd;  // fallback for kernels without CLOSE_RANGE_CLOEXEC (< 5.11)
-  int uid = -1;
-  int gid = -1;
-
-  template <class Executor>
-  void operator()(Executor& exec) const {
-    auto fail = [&exec](const char* what) {
-      exec.set_error(std::error_code(errno, std::system_category()), what);
-      ::_exit(127);  // Boost reports the error but would go on to execve
-    };
-    if (::dup2(stdin_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) fail("dup2");
-    if (::chdir(cwd) != 0) fail("chdir");
-    if (::setsid() < 0) fail("setsid");
-    // Orphans of the step's own descendants stay under the shell while it lives (visible to our
-    // scans as its descendants) instead of reaching the runner, where they would be anonymous.
-    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    // Drop to the step's own user: the runner's user can read every repository and the keys.
-    // Ambient capabilities (systemd's AmbientCapabilities= lets the runner switch users) would
-    // survive exec: clear them so the step gets none.
-    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-    if (gid >= 0 && (::setgroups(0, nullptr) != 0 || ::setgid(static_cast<gid_t>(gid)) != 0)) fail("setgid");
-    if (uid >= 0 && ::setuid(static_cast<uid_t>(uid)) != 0) fail("setuid");
-    // execve resets handlers but keeps SIG_IGN dispositions and the signal mask, both of which
-    // the runner may have set (a blocked SIGTERM would make the deadline toothless).
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    for (int sig = 1; sig < NSIG; ++sig)
-      if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Mark rather than close: Boost's exec-error pipe must stay usable until execve.
-    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-      for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-};
-
 // ---- one running step ---------------------------------------------------------------------------
 
 // The shell of one step and everything attributed to it. The destructor kills and reaps whatever
@@ -268,8 +66,8 @@ class Step {
       : sh_(sh), self_(::getpid()), runner_sid_(::getsid(0)), out_(std::move(read_end)) {
     struct stat st {};
     if (::fstat(out_.get(), &st) == 0) pipe_ino_ = st.st_ino;
-    pidfd_.reset(PidfdOpen(sh_));
-    if (auto p = ReadStat(sh_)) sh_start_ = p->start;
+    pidfd_ = proc::PidfdOpen(sh_);
+    if (auto p = proc::ReadStat(sh_)) sh_start_ = p->start;
   }
   ~Step() {
     if (!reaped_) {
@@ -307,7 +105,7 @@ class Step {
   // One /proc scan: remembers the step's processes. Returns how many are alive (shell excluded).
   std::size_t Track() {
     std::size_t alive = 0;
-    for (const Proc& p : Attribute(ScanProcs(), /*adopt_orphans=*/false))
+    for (const proc::ProcStat& p : Attribute(proc::ScanProcs(), /*adopt_orphans=*/false))
       if (p.state != 'Z') ++alive;
     return alive;
   }
@@ -315,8 +113,8 @@ class Step {
   // Sends `sig` to every process of the step, the shell included.
   void SignalAll(int sig) {
     if (!lost_ && !reaped_) ::kill(-sh_, sig);  // the step's process group (the shell leads it)
-    for (const Proc& p : Attribute(ScanProcs(), /*adopt_orphans=*/false))
-      if (p.state != 'Z') SignalProc(p, sig);
+    for (const proc::ProcStat& p : Attribute(proc::ScanProcs(), /*adopt_orphans=*/false))
+      if (p.state != 'Z') proc::SignalIfSame(p, sig);
   }
 
   // After the shell has exited: SIGKILLs and reaps every process of the step, orphans adopted
@@ -330,13 +128,13 @@ class Step {
         // Held while adopting orphans: every shell of a RunShell call is registered by then.
         std::lock_guard<std::mutex> spawn_lock(Reg().spawn);
         if (!lost_ && !reaped_) ::kill(-sh_, SIGKILL);
-        std::vector<Proc> mine = Attribute(ScanProcs(), /*adopt_orphans=*/true);
+        std::vector<proc::ProcStat> mine = Attribute(proc::ScanProcs(), /*adopt_orphans=*/true);
         std::unordered_set<pid_t> alive;
-        for (const Proc& p : mine)
+        for (const proc::ProcStat& p : mine)
           if (p.state != 'Z') alive.insert(p.pid);
-        for (const Proc& p : mine) {
+        for (const proc::ProcStat& p : mine) {
           if (p.state != 'Z') {
-            SignalProc(p, SIGKILL);
+            proc::SignalIfSame(p, SIGKILL);
             ++killed;
             pending = true;
           } else if (p.ppid == self_) {
@@ -410,17 +208,17 @@ class Step {
   //    shell has exited: one whose leftovers are due to be killed anyway.
   // Found processes are remembered and claimed in the registry, so a process stays attributed
   // after it leaves the session or loses its parent, and other steps leave it alone.
-  std::vector<Proc> Attribute(const std::vector<Proc>& procs, bool adopt_orphans) {
+  std::vector<proc::ProcStat> Attribute(const std::vector<proc::ProcStat>& procs, bool adopt_orphans) {
     std::unordered_map<pid_t, std::vector<std::size_t>> children;
     for (std::size_t i = 0; i < procs.size(); ++i) children[procs[i].ppid].push_back(i);
     // Never the runner itself, nor anything in its session: a step cannot join it (setsid makes
     // a new session, setpgid stays within one), while other modules' children live there.
-    auto eligible = [&](const Proc& p) { return p.pid != self_ && p.sid != runner_sid_; };
+    auto eligible = [&](const proc::ProcStat& p) { return p.pid != self_ && p.sid != runner_sid_; };
     const bool session_known = !lost_ && !reaped_;  // else the sid may name someone else now
 
     Registry& reg = Reg();
     std::lock_guard<std::mutex> lock(reg.mu);
-    auto claimed_by_other = [&](const Proc& p) {
+    auto claimed_by_other = [&](const proc::ProcStat& p) {
       auto it = reg.claims.find(p.pid);
       return it != reg.claims.end() && it->second.step != this && it->second.start == p.start;
     };
@@ -428,7 +226,7 @@ class Step {
     std::vector<char> mark(procs.size(), 0);
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < procs.size(); ++i) {
-      const Proc& p = procs[i];
+      const proc::ProcStat& p = procs[i];
       if (!eligible(p)) continue;
       bool ours = (session_known && (p.pid == sh_ || p.sid == sh_));
       if (!ours) {
@@ -436,7 +234,7 @@ class Step {
         ours = it != known_.end() && it->second == p.start;
       }
       if (!ours && p.ppid == self_ && p.state != 'Z' && pipe_ino_ != 0)
-        ours = HoldsPipeWriteEnd(p.pid, pipe_ino_);
+        ours = proc::HoldsPipeWriteEnd(p.pid, pipe_ino_);
       if (!ours && adopt_orphans && p.ppid == self_ && sh_start_ != 0 && p.start >= sh_start_ &&
           reg.shells.count(p.pid) == 0 && !claimed_by_other(p))
         ours = true;
@@ -462,9 +260,9 @@ class Step {
       if (it != reg.claims.end() && it->second.step == this) reg.claims.erase(it);
     }
     std::unordered_map<pid_t, uint64_t> still_known;
-    std::vector<Proc> out;
+    std::vector<proc::ProcStat> out;
     for (std::size_t i = 0; i < procs.size(); ++i) {
-      const Proc& p = procs[i];
+      const proc::ProcStat& p = procs[i];
       if (!mark[i] || p.pid == sh_) continue;
       out.push_back(p);
       still_known.emplace(p.pid, p.start);
@@ -529,71 +327,44 @@ struct Spawned {
 };
 
 std::optional<Spawned> Spawn(const ShellCommand& cmd, std::string* error) {
-  UniqueFd devnull(AboveStdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
-  if (!devnull.valid()) {
-    *error = std::string("open /dev/null: ") + std::strerror(errno);
-    return std::nullopt;
-  }
-  bp::environment env;  // starts empty: nothing from our environ
-  for (const auto& [k, v] : cmd.env) env[k] = v;
-  struct rlimit rl {};
-  int max_fd = 1024;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-    max_fd = static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 20));
+  proc::SpawnSpec spec;
+  spec.exe = "/bin/sh";
+  spec.args = {"-c", cmd.line};
+  spec.env.assign(cmd.env.begin(), cmd.env.end());
+  spec.cwd = cmd.cwd;
+  spec.leader = proc::Leader::kSession;
+  // Orphans of the step's own descendants stay under the shell while it lives (visible to our
+  // scans as its descendants) instead of reaching the runner, where they would be anonymous.
+  spec.subreaper = true;
+  // Drop to the step's own user: the runner's user can read every repository and the keys.
+  spec.uid = cmd.run_as_uid;
+  spec.gid = cmd.run_as_gid;
 
   std::lock_guard<std::mutex> lock(Reg().spawn);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    *error = std::string("pipe2: ") + std::strerror(errno);
+  auto pipe = MakePipe();
+  if (!pipe.ok()) {
+    *error = pipe.status().message;
     return std::nullopt;
   }
-  UniqueFd read_end(AboveStdio(fds[0]));
-  UniqueFd write_end(AboveStdio(fds[1]));
-  if (!read_end.valid() || !write_end.valid()) {
-    *error = std::string("fcntl: ") + std::strerror(errno);
+  spec.stdout_fd = spec.stderr_fd = pipe->write.get();  // stdin: /dev/null
+  auto pid = proc::Spawn(spec);
+  pipe->write.Reset();  // only the step's processes hold it now
+  if (!pid.ok()) {
+    *error = pid.status().message;
     return std::nullopt;
   }
-
-  ChildSetup setup{devnull.get(), write_end.get(), cmd.cwd.c_str(), max_fd, cmd.run_as_uid, cmd.run_as_gid};
-  pid_t pid = -1;
-  pid_t failed_pid = -1;
-  std::string failure;
-  try {
-    bp::child c(bp::exe = "/bin/sh", bp::args = {"-c", cmd.line}, std::move(env),
-                bp::extend::on_exec_setup = setup,
-                bp::extend::on_error =
-                    [&](auto& exec, const std::error_code& ec) {
-                      failed_pid = exec.pid;
-                      failure = ec.message();
-                    });
-    if (c.valid()) {
-      pid = c.id();
-      c.detach();  // we wait and kill ourselves (Boost's terminate() leaves zombies: platform §6)
-      std::lock_guard<std::mutex> g(Reg().mu);
-      Reg().shells.insert(pid);  // before the spawn lock goes: see Registry
-    }
-  } catch (const std::exception& e) {
-    failure = e.what();
+  {
+    std::lock_guard<std::mutex> g(Reg().mu);
+    Reg().shells.insert(*pid);  // before the spawn lock goes: see Registry
   }
-  write_end.reset();  // only the step's processes hold it now
-
-  if (pid <= 0) {
-    if (failed_pid > 0) {  // forked, then chdir/exec failed: the child exited, reap it
-      while (::waitpid(failed_pid, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
-    *error = "cannot start /bin/sh: " + (failure.empty() ? std::string("unknown error") : failure);
-    return std::nullopt;
-  }
-  int fl = ::fcntl(read_end.get(), F_GETFL);
-  ::fcntl(read_end.get(), F_SETFL, fl | O_NONBLOCK);
-  return Spawned{pid, std::move(read_end)};
+  SetNonBlocking(pipe->read.get());
+  return Spawned{*pid, std::move(pipe->read)};
 }
 
 }  // namespace
 
 void BecomeSubreaper() {
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+  if (!proc::BecomeSubreaper())
     log::Error(std::string("runner: PR_SET_CHILD_SUBREAPER failed: ") + std::strerror(errno) +
                "; escaped step processes will not be found");
 }
@@ -666,20 +437,16 @@ CommandResult RunShell(const ShellCommand& cmd, OutputCapture& out) {
   return r;
 }
 
-}  // namespace kod::runner
-
-namespace kod::runner {
-
 bool CanRunAs(int uid, int gid) {
-  pid_t pid = ::fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    bool ok = ::setgroups(0, nullptr) == 0 && ::setgid(static_cast<gid_t>(gid)) == 0 &&
-              ::setuid(static_cast<uid_t>(uid)) == 0 && ::getuid() == static_cast<uid_t>(uid);
-    ::_exit(ok ? 0 : 1);
-  }
+  // The same set-up a step gets (proc::Spawn drops to uid/gid before exec, or fails).
+  proc::SpawnSpec probe;
+  probe.exe = "/bin/true";
+  probe.uid = uid;
+  probe.gid = gid;
+  auto pid = proc::Spawn(probe);
+  if (!pid.ok()) return false;
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }

@@ -2,7 +2,6 @@
 // with the git CLI, plus small shell scripts standing in for git (cfg.git_exe) to see the exact
 // environment, process cleanup, deadlock-freedom and memory bounds.
 #include <cppunit/extensions/HelperMacros.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,10 +19,14 @@
 #include <vector>
 
 #include "fcgi/git_bridge.h"
+#include "tests/unit/children.h"
 
 namespace fs = std::filesystem;
 using kod::Code;
 using namespace kod::fcgi;
+
+using kod::testing::ChildrenOfThisProcess;
+using kod::testing::Dead;
 
 namespace {
 
@@ -115,34 +118,6 @@ class FakeIo : public BridgeIo {
   }
 };
 
-std::vector<pid_t> ChildrenOfThisProcess() {
-  std::vector<pid_t> kids;
-  DIR* d = ::opendir("/proc");
-  if (!d) return kids;
-  while (struct dirent* e = ::readdir(d)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream in("/proc/" + std::string(e->d_name) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto rp = stat.rfind(')');
-    if (rp == std::string::npos) continue;
-    std::istringstream rest(stat.substr(rp + 2));
-    char state;
-    pid_t ppid;
-    rest >> state >> ppid;
-    if (ppid == ::getpid()) kids.push_back(pid);
-  }
-  ::closedir(d);
-  return kids;
-}
-
-bool Dead(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return true;
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto rp = stat.rfind(')');
-  return rp == std::string::npos || stat.size() < rp + 3 || stat[rp + 2] == 'Z' || stat[rp + 2] == 'X';
-}
 
 long StatusKiB(const char* field) {
   std::ifstream in("/proc/self/status");

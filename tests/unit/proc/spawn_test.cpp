@@ -1,7 +1,6 @@
-// Unit tests for lib/git/http_backend.h: process group, exact environment, no inherited fds,
-// reaping on every path. Uses /bin/sh as the child so no repository is needed.
+// Unit tests for lib/proc/spawn.h: process group or session, exact environment, no inherited
+// fds, default signals, reaping on every path. Uses /bin/sh as the child.
 #include <cppunit/extensions/HelperMacros.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,10 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "lib/git/http_backend.h"
+#include "lib/proc/spawn.h"
+#include "tests/unit/children.h"
 
 using kod::Code;
-using namespace kod::git;
+using namespace kod::proc;
+
+using kod::testing::ChildrenOfThisProcess;
+using kod::testing::Dead;
 
 namespace {
 
@@ -60,48 +63,22 @@ std::string ReadLine(int fd) {
   }
 }
 
-// Pids whose parent is this process (zombies included: they keep their parent until reaped).
-std::vector<pid_t> ChildrenOfThisProcess() {
-  std::vector<pid_t> kids;
-  DIR* d = ::opendir("/proc");
-  if (!d) return kids;
-  while (struct dirent* e = ::readdir(d)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream in("/proc/" + std::string(e->d_name) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto rp = stat.rfind(')');
-    if (rp == std::string::npos) continue;
-    std::istringstream rest(stat.substr(rp + 2));
-    char state;
-    pid_t ppid;
-    rest >> state >> ppid;
-    if (ppid == ::getpid()) kids.push_back(pid);
-  }
-  ::closedir(d);
-  return kids;
-}
-
-// True if `pid` no longer runs (gone, or a zombie waiting for init to reap it).
-bool Dead(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return true;
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto rp = stat.rfind(')');
-  return rp == std::string::npos || stat.size() < rp + 3 || stat[rp + 2] == 'Z' || stat[rp + 2] == 'X';
-}
 
 Child SpawnSh(const std::string& script,
               const std::vector<std::pair<std::string, std::string>>& env = {{"PATH", "/usr/bin:/bin"}}) {
-  auto r = SpawnInProcessGroup("/bin/sh", {"-c", script}, env);
+  SpawnSpec spec;
+  spec.exe = "/bin/sh";
+  spec.args = {"-c", script};
+  spec.env = env;
+  auto r = SpawnPiped(spec);
   if (!r) throw std::runtime_error(r.status().message);
   return std::move(*r);
 }
 
 }  // namespace
 
-class HttpBackendSpawnTest : public CppUnit::TestFixture {
-  CPPUNIT_TEST_SUITE(HttpBackendSpawnTest);
+class SpawnTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(SpawnTest);
   CPPUNIT_TEST(RunsWithExactlyTheGivenEnvironment);
   CPPUNIT_TEST(PipesCarryStdinStdoutStderr);
   CPPUNIT_TEST(ChildLeadsItsOwnProcessGroup);
@@ -110,6 +87,8 @@ class HttpBackendSpawnTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(ParentEndsAreCloexecAndNonBlocking);
   CPPUNIT_TEST(ExecFailureIsInternalAndLeavesNoZombie);
   CPPUNIT_TEST(RejectsRelativeExeAndBadEnv);
+  CPPUNIT_TEST(MissingCwdIsInternalAndLeavesNoZombie);
+  CPPUNIT_TEST(SessionLeaderInItsDirectoryWithDevNull);
   CPPUNIT_TEST(TerminateKillsTheWholeGroup);
   CPPUNIT_TEST(DestructorKillsAndReaps);
   CPPUNIT_TEST(ExitFdBecomesReadableOnExit);
@@ -206,23 +185,57 @@ class HttpBackendSpawnTest : public CppUnit::TestFixture {
   }
 
   void ExecFailureIsInternalAndLeavesNoZombie() {
-    auto r = SpawnHttpBackend("/nonexistent/git", {{"PATH", "/usr/bin:/bin"}});
+    SpawnSpec spec;
+    spec.exe = "/nonexistent/git";
+    auto r = SpawnPiped(spec);
     CPPUNIT_ASSERT(!r.ok());
     CPPUNIT_ASSERT(r.status().code == Code::Internal);
     CPPUNIT_ASSERT_MESSAGE(r.status().message, r.status().message.find("No such file") != std::string::npos);
     CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
   }
 
+  static kod::Code CodeOf(const std::string& exe, const Env& env, const std::string& cwd = "") {
+    SpawnSpec spec;
+    spec.exe = exe;
+    spec.args = {"-c", "true"};
+    spec.env = env;
+    spec.cwd = cwd;
+    return Spawn(spec).status().code;
+  }
+
   void RejectsRelativeExeAndBadEnv() {
-    CPPUNIT_ASSERT(SpawnInProcessGroup("sh", {"-c", "true"}, {}).status().code == Code::InvalidArgument);
-    CPPUNIT_ASSERT(SpawnInProcessGroup("/bin/sh", {"-c", "true"}, {{"A=B", "1"}}).status().code ==
-                   Code::InvalidArgument);
-    CPPUNIT_ASSERT(SpawnInProcessGroup("/bin/sh", {"-c", "true"}, {{"", "1"}}).status().code ==
-                   Code::InvalidArgument);
-    CPPUNIT_ASSERT(
-        SpawnInProcessGroup("/bin/sh", {"-c", "true"}, {{"A", std::string("a\0b", 3)}}).status().code ==
-        Code::InvalidArgument);
+    CPPUNIT_ASSERT(CodeOf("sh", {}) == Code::InvalidArgument);
+    CPPUNIT_ASSERT(CodeOf("/bin/sh", {{"A=B", "1"}}) == Code::InvalidArgument);
+    CPPUNIT_ASSERT(CodeOf("/bin/sh", {{"", "1"}}) == Code::InvalidArgument);
+    CPPUNIT_ASSERT(CodeOf("/bin/sh", {{"A", std::string("a\0b", 3)}}) == Code::InvalidArgument);
+    CPPUNIT_ASSERT(CodeOf("/bin/sh", {}, "relative/dir") == Code::InvalidArgument);
     CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
+  }
+
+  void MissingCwdIsInternalAndLeavesNoZombie() {
+    CPPUNIT_ASSERT(CodeOf("/bin/sh", {}, "/nonexistent/dir") == Code::Internal);
+    CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
+  }
+
+  void SessionLeaderInItsDirectoryWithDevNull() {
+    // Spawn with the caller's descriptors: stdout and stderr share one pipe, stdin is /dev/null.
+    auto pipe = kod::MakePipe();
+    CPPUNIT_ASSERT(pipe.ok());
+    SpawnSpec spec;
+    spec.exe = "/bin/sh";
+    spec.args = {"-c", "read -r pid comm state ppid pgrp sid rest < /proc/$$/stat; "
+                       "echo \"$$ $pgrp $sid $(pwd) $(readlink /proc/$$/fd/0)\"; echo err >&2"};
+    spec.stdout_fd = spec.stderr_fd = pipe->write.get();
+    spec.cwd = "/tmp";
+    spec.leader = Leader::kSession;
+    auto pid = Spawn(spec);
+    CPPUNIT_ASSERT(pid.ok());
+    pipe->write.Reset();
+    std::string out = ReadAll(pipe->read.get());
+    int st = 0;
+    CPPUNIT_ASSERT_EQUAL(*pid, ::waitpid(*pid, &st, 0));
+    const std::string p = std::to_string(*pid);
+    CPPUNIT_ASSERT_EQUAL(p + " " + p + " " + p + " /tmp /dev/null\nerr\n", out);
   }
 
   void TerminateKillsTheWholeGroup() {
@@ -275,4 +288,4 @@ class HttpBackendSpawnTest : public CppUnit::TestFixture {
   }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(HttpBackendSpawnTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(SpawnTest);
