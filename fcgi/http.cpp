@@ -206,7 +206,7 @@ bool WriteResponse(FCGX_Stream* out, const Response& rs) {
   head += "\r\n";
   if (FCGX_PutStr(head.data(), static_cast<int>(head.size()), out) < 0) return false;
   // No flush here: FCGX_Finish_r sends the buffered output and the end record in one write.
-  return rs.body.empty() || FCGX_PutStr(rs.body.data(), static_cast<int>(rs.body.size()), out) >= 0;
+  return rs.body.empty() || rs.head || FCGX_PutStr(rs.body.data(), static_cast<int>(rs.body.size()), out) >= 0;
 }
 
 }  // namespace kod::fcgi

@@ -65,6 +65,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool streamed = false;
+  /// The request was HEAD: WriteResponse sends the status and headers (Content-Length of the
+  /// body GET would send) and no body.
+  bool head = false;
 
   void Json(int code, const Json::Value& value);
   /// A body that is already serialized JSON (from a cache of Json() output).

@@ -86,6 +86,8 @@ bool MatchPattern(const char* pattern, const std::vector<std::string>& segments,
 
 namespace {
 
+const std::string kGet = "GET";
+
 std::string Join(const std::set<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
@@ -99,9 +101,14 @@ void Dispatch(Request& rq, Response& rs) {
   const Route* route = nullptr;
   const auto& routes = Routes();
   const auto& patterns = CompiledPatterns();
+  // HEAD is answered wherever GET is, by the GET route; the writer leaves the body out
+  // (docs/api.md#head-and-options).
+  const bool head = rq.method() == "HEAD";
+  rs.head = head;
+  const std::string& method = head ? kGet : rq.method();
   if (segments) {
     for (size_t i = 0; i < routes.size() && route == nullptr; ++i)
-      if (rq.method() == routes[i].method && Match(patterns[i], *segments, &rq.args())) route = &routes[i];
+      if (method == routes[i].method && Match(patterns[i], *segments, &rq.args())) route = &routes[i];
   }
   // The methods served at this path: only needed for OPTIONS and 405 (not on the hot path).
   auto allowed_methods = [&] {
@@ -109,6 +116,7 @@ void Dispatch(Request& rq, Response& rs) {
     if (segments)
       for (size_t i = 0; i < routes.size(); ++i)
         if (Match(patterns[i], *segments, nullptr)) allowed.insert(routes[i].method);
+    if (allowed.count(kGet)) allowed.insert("HEAD");
     return allowed;
   };
   if (rq.method() == "OPTIONS") {

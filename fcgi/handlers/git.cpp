@@ -15,12 +15,17 @@ class FcgiBridgeIo : public BridgeIo {
   explicit FcgiBridgeIo(FCGX_Request* raw) : raw_(raw) {}
   long ReadBody(char* buf, size_t n) override { return FCGX_GetStr(buf, static_cast<int>(n), raw_->in); }
   bool WriteOut(const char* data, size_t n) override {
+    // The child's CGI header block comes first: one more header line before it keeps it valid.
+    // Every answer carries the CORS origin header (docs/api.md#cors), git's too.
+    if (!started_ && FCGX_PutS("Access-Control-Allow-Origin: *\r\n", raw_->out) < 0) return false;
+    started_ = true;
     return FCGX_PutStr(data, static_cast<int>(n), raw_->out) >= 0;
   }
   bool FlushOut() override { return FCGX_FFlush(raw_->out) == 0; }
 
  private:
   FCGX_Request* raw_;
+  bool started_ = false;
 };
 
 // What the post-receive hook (kod-hook) needs to reach the database and queue runs: the
