@@ -16,7 +16,11 @@ KOD_APT_PACKAGES=(
   libfcgi-dev libgit2-dev libmysqlcppconn-dev libssl-dev libjsoncpp-dev libinih-dev
   libboost-dev libboost-filesystem-dev libcppunit-dev nginx mariadb-server git wrk hyperfine
   fcgiwrap spawn-fcgi pkg-config cmake g++ python3 curl systemd ca-certificates
+  python3-yaml python3-jsonschema
 )
+
+# npm tools the tests run, pinned by tools/npm/package-lock.json (docs/openapi.yaml lint).
+KOD_NPM_DIR=$KOD_ROOT/tools/npm
 
 # Every environment variable the binaries read as configuration (docs/configuration.md).
 KOD_CONFIG_ENV_VARS=(
@@ -66,6 +70,26 @@ kod_install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null
+}
+
+# kod_install_npm_tools: `npm ci` in tools/npm (exact versions of its package-lock.json) unless
+# the installed tree already matches the lock file. Installs Debian's nodejs and npm first when
+# npm is missing. KOD_SKIP_INSTALL=1 skips it.
+kod_install_npm_tools() {
+  [[ ${KOD_SKIP_INSTALL:-0} == 1 ]] && return 0
+  local stamp=$KOD_NPM_DIR/node_modules/.kod-lock.sha256 want
+  want=$(sha256sum "$KOD_NPM_DIR/package-lock.json" | cut -d' ' -f1)
+  [[ -f $stamp && $(cat "$stamp") == "$want" ]] && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    ((EUID == 0)) || kod_die "npm is missing (run as root, or install nodejs and npm)"
+    kod_info "installing: nodejs npm"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm </dev/null
+  fi
+  kod_info "npm ci in $KOD_NPM_DIR"
+  (cd "$KOD_NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null) ||
+    kod_die "npm ci failed in $KOD_NPM_DIR"
+  printf '%s\n' "$want" >"$stamp"
 }
 
 # kod_build DIR [cmake -D args...]: configures (Release unless an arg says otherwise) and builds

@@ -15,6 +15,8 @@
 # (and whole test runs) can run in parallel. Everything is stopped and the temp dir removed on
 # exit (an EXIT trap: use kod_on_exit CMD to add your own cleanup instead of a trap of your own);
 # on failure the logs are printed first. KOD_TEST_KEEP=1 keeps the temp dir.
+# Every response expect_status sees is recorded and, when the test passed, checked against
+# docs/openapi.yaml (kod_validate_responses; KOD_TEST_SKIP_OPENAPI=1 turns that off).
 #
 # After kod_stack_start:
 #   KOD_TEST_URL           http://127.0.0.1:PORT (nginx with the real nginx/kod.conf)
@@ -70,14 +72,45 @@ expect_status() {
     prev=$a
   done
   if ((auth)); then args+=(-H "Authorization: Bearer $KOD_TEST_TOKEN"); fi
+  # HEAD: curl must not wait for the body that Content-Length announces (-I); nothing else is read.
+  if [[ $method == HEAD ]]; then args+=(-I); fi
   KOD_LAST_BODY_FILE=$KOD_TEST_DIR/last-body
   KOD_LAST_HEADERS_FILE=$KOD_TEST_DIR/last-headers
   KOD_LAST_STATUS=$(kod_curl -X "$method" -o "$KOD_LAST_BODY_FILE" -D "$KOD_LAST_HEADERS_FILE" \
     -w '%{http_code}' "${args[@]}" "$KOD_TEST_URL$path") || KOD_LAST_STATUS="curl-error-$?"
+  if [[ $method == HEAD ]]; then : >"$KOD_LAST_BODY_FILE"; fi  # -I writes the headers there
   KOD_LAST_BODY=$(cat "$KOD_LAST_BODY_FILE" 2>/dev/null || true)
+  kod__record_response "$method" "$path"
   if [[ $KOD_LAST_STATUS != "$expected" ]]; then
     fail "$method $path: expected $expected, got $KOD_LAST_STATUS; body: ${KOD_LAST_BODY:0:500}"
   fi
+}
+
+# kod__record_response METHOD TARGET: keeps the last response for the check against
+# docs/openapi.yaml that kod_stack_stop runs (tests/integration/openapi_validate.py).
+kod__record_response() {
+  local rec=$KOD_TEST_DIR/openapi n
+  mkdir -p "$rec"
+  n=$(wc -l <"$rec/index" 2>/dev/null || echo 0)
+  cp "$KOD_LAST_BODY_FILE" "$rec/$n.body" 2>/dev/null || : >"$rec/$n.body"
+  cp "$KOD_LAST_HEADERS_FILE" "$rec/$n.headers" 2>/dev/null || : >"$rec/$n.headers"
+  printf '%s %s %s\n' "$n" "$1" "$2" >>"$rec/index"
+}
+
+# kod_validate_responses [--require-all-operations]: checks every response expect_status saw
+# against docs/openapi.yaml (status documented, body matching its schema). Prints the failures;
+# returns 1 when there is one. kod_stack_stop runs it for every test that passed.
+kod_validate_responses() {
+  local out
+  [[ -s $KOD_TEST_DIR/openapi/index ]] || return 0
+  if out=$(/usr/bin/python3 "$KOD_SOURCE/tests/integration/openapi_validate.py" \
+    "$KOD_SOURCE/docs/openapi.yaml" "$KOD_TEST_DIR/openapi" "$@" 2>&1); then
+    printf 'ok: responses match docs/openapi.yaml (%s)\n' "${out##*$'\n'}"
+    return 0
+  fi
+  grep '^FAIL' <<<"$out" >&2 || printf '%s\n' "$out" >&2
+  printf 'FAIL %s: responses do not match docs/openapi.yaml\n' "$KOD_TEST_NAME" >&2
+  return 1
 }
 
 # expect_eq ACTUAL EXPECTED [WHAT]
@@ -243,6 +276,7 @@ kod_stack_stop() {
   trap - EXIT TERM INT
   ((KOD__STACK_UP)) || exit "$rc"
   KOD__STACK_UP=0
+  if ((rc == 0)) && [[ ${KOD_TEST_SKIP_OPENAPI:-0} != 1 ]]; then kod_validate_responses || rc=1; fi
   for hook in "${KOD__EXIT_HOOKS[@]}"; do eval "$hook" || true; done
   kod_stop_pid "${KOD_NGINX_PID:-}" QUIT 10
   kod_runner_stop TERM 30

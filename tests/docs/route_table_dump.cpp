@@ -1,0 +1,21 @@
+// Prints the route table of fcgi/routes.cpp, one row per line: METHOD PATTERN PERMISSION, where
+// PERMISSION is a permission name, `public`, `admin` or `repo:read|repo:write` (git's info/refs,
+// whose permission follows `?service=`). Read by tests/docs/check_openapi_routes.py.
+#include <iostream>
+
+#include "fcgi/router.h"
+
+int main() {
+  using kod::fcgi::Guard;
+  for (const kod::fcgi::Route& r : kod::fcgi::Routes()) {
+    std::string permission;
+    switch (r.guard) {
+      case Guard::Public: permission = "public"; break;
+      case Guard::Admin: permission = "admin"; break;
+      case Guard::GitService: permission = "repo:read|repo:write"; break;
+      case Guard::Permission: permission = kod::auth::PermissionName(r.permission); break;
+    }
+    std::cout << r.method << ' ' << r.pattern << ' ' << permission << '\n';
+  }
+  return 0;
+}
