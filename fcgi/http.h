@@ -11,13 +11,14 @@
 #include <json/json.h>
 
 #include "lib/auth/permissions.h"
+#include "lib/core/limits.h"
 #include "lib/core/status.h"
 #include "lib/service/env.h"
 
 namespace kod::fcgi {
 
-/// decisions.md §1: API bodies over 1 MiB are refused with 413.
-inline constexpr size_t kMaxApiBody = 1024 * 1024;
+/// API bodies over limits::kMaxBodyBytes are refused with 413 (docs/api.md#conventions).
+inline constexpr size_t kMaxApiBody = limits::kMaxBodyBytes;
 
 /// The HTTP status for a Code: the only place Codes become 4xx/5xx (style.md §6).
 int HttpStatusFor(Code code);

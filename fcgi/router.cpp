@@ -147,7 +147,7 @@ void Dispatch(Request& rq, Response& rs) {
     if (route->guard == Guard::GitService)
       needed = rq.QueryValue("service") == std::optional<std::string>("git-receive-pack") ? auth::Permission::RepoWrite
                                                                                            : auth::Permission::RepoRead;
-    if (!rq.principal().Has(needed))
+    if (route->guard != Guard::Token && !rq.principal().Has(needed))
       return rs.Error(PermissionDenied(route->guard == Guard::Admin ? "Admin permission required" : "Permission denied"));
   }
   try {

@@ -12,8 +12,9 @@ namespace kod::fcgi {
 
 using Handler = Status (*)(Request&, Response&);
 
-/// How a route is guarded. Public routes skip authentication (only /health).
-enum class Guard { Public, Permission, Admin, GitService };
+/// How a route is guarded. Public routes skip authentication (only /health); Token routes need
+/// any valid token and no particular permission (e.g. /limits).
+enum class Guard { Public, Token, Permission, Admin, GitService };
 
 /// One row of the table. Pattern segments: literals, ":arg", or ":arg.git" (a segment ending in
 /// ".git", the prefix captured). GitService: the permission follows `?service=` (git-receive-pack

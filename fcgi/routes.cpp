@@ -11,6 +11,7 @@ const std::vector<Route>& Routes() {
   static const std::vector<Route> kRoutes = {
     // method  pattern                                   guard               permission                     handler
     {"GET",    "/health",                                Guard::Public,      Permission::Admin,             h::Health},
+    {"GET",    "/limits",                                Guard::Token,       Permission::Admin,             h::GetLimits},
     {"GET",    "/tokens",                                Guard::Admin,       Permission::Admin,             h::ListTokens},
     {"POST",   "/tokens",                                Guard::Admin,       Permission::Admin,             h::CreateToken},
     {"DELETE", "/tokens/:id",                            Guard::Admin,       Permission::Admin,             h::DeleteToken},

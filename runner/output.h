@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/core/limits.h"
+
 namespace kod::runner {
 
 /// Collects the output of one workflow step (stdout and stderr already interleaved on one pipe)
@@ -34,7 +36,7 @@ namespace kod::runner {
 /// Not thread-safe: one step, one thread (RunShell appends from the calling thread only).
 class OutputCapture {
  public:
-  static constexpr std::size_t kDefaultLimit = std::size_t{1} << 20;  // decisions §7: 1 MiB
+  static constexpr std::size_t kDefaultLimit = limits::kMaxStepOutputBytes;
 
   /// `secrets`: the values to mask (empty values are ignored). `limit_bytes` (≥ 2) is the cap
   /// on the kept text, not counting the omission marker; tests use small values.

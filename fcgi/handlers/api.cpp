@@ -5,6 +5,7 @@
 #include "fcgi/handlers/handlers.h"
 #include "fcgi/render.h"
 #include "lib/core/clock.h"
+#include "lib/core/limits.h"
 #include "lib/service/cache.h"
 #include "lib/service/repos.h"
 #include "lib/service/runs.h"
@@ -53,6 +54,24 @@ Status Health(Request& rq, Response& rs) {
   }();
   if (healthy) rs.RawJson(200, kOk);
   else rs.RawJson(503, kDown);
+  return Status::Ok();
+}
+
+Status GetLimits(Request&, Response& rs) {
+  // The constants the code enforces (lib/core/limits.h), never copies of their values.
+  Json::Value v(Json::objectValue);
+  v["maxBodyBytes"] = static_cast<Json::UInt64>(limits::kMaxBodyBytes);
+  v["maxSecretBytes"] = static_cast<Json::UInt64>(limits::kMaxSecretBytes);
+  v["maxStepOutputBytes"] = static_cast<Json::UInt64>(limits::kMaxStepOutputBytes);
+  v["maxRunJsonBytes"] = static_cast<Json::UInt64>(limits::kMaxRunJsonBytes);
+  v["repoNamePattern"] = limits::kRepoNamePattern;
+  v["secretNamePattern"] = limits::kSecretNamePattern;
+  v["maxSecretNameLength"] = static_cast<Json::UInt64>(limits::kSecretNameMaxLength);
+  v["maxTokenNameLength"] = static_cast<Json::UInt64>(limits::kMaxTokenNameLength);
+  v["workflowTimeoutDefaultS"] = limits::kWorkflowTimeoutDefaultS;
+  v["perPageMax"] = limits::kPerPageMax;
+  v["runListLimitMax"] = limits::kRunListLimitMax;
+  rs.Json(200, v);
   return Status::Ok();
 }
 
@@ -273,11 +292,12 @@ Status TriggerRun(Request& rq, Response& rs) {
 Status ListRuns(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
-  int limit = 50;
+  int limit = limits::kRunListLimitDefault;
   if (auto raw = rq.QueryValue("limit")) {
     char* end = nullptr;
     long v = std::strtol(raw->c_str(), &end, 10);
-    if (raw->empty() || *end != '\0' || v < 1 || v > 500) return InvalidArgument("limit must be an integer from 1 to 500");
+    if (raw->empty() || *end != '\0' || v < 1 || v > limits::kRunListLimitMax)
+      return InvalidArgument("limit must be an integer from 1 to " + std::to_string(limits::kRunListLimitMax));
     limit = static_cast<int>(v);
   }
   auto runs = service::ListRuns(rq.env(), *ref, limit);

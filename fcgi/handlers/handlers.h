@@ -6,6 +6,7 @@
 namespace kod::fcgi::handlers {
 
 Status Health(Request&, Response&);
+Status GetLimits(Request&, Response&);
 
 Status ListTokens(Request&, Response&);
 Status CreateToken(Request&, Response&);

@@ -1,12 +1,14 @@
 #include "lib/core/names.h"
 
+#include "lib/core/limits.h"
+
 namespace kod::names {
 namespace {
 bool Alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 }  // namespace
 
 bool IsValidRepoName(std::string_view n) {
-  if (n.empty() || n.size() > 100) return false;
+  if (n.empty() || n.size() > limits::kRepoNameMaxLength) return false;
   if (!(Alnum(n[0]) || n[0] == '_')) return false;
   for (char c : n)
     if (!(Alnum(c) || c == '_' || c == '-')) return false;
@@ -16,14 +18,14 @@ bool IsValidRepoName(std::string_view n) {
 bool IsReservedRepoName(std::string_view n) { return n == "import"; }
 
 bool IsValidUsername(std::string_view n) {
-  if (n.empty() || n.size() > 64) return false;
+  if (n.empty() || n.size() > limits::kUsernameMaxLength) return false;
   for (char c : n)
     if (!(Alnum(c) || c == '_' || c == '-')) return false;
   return true;
 }
 
 bool IsValidSecretName(std::string_view n) {
-  if (n.empty() || n.size() > 128) return false;
+  if (n.empty() || n.size() > limits::kSecretNameMaxLength) return false;
   if (n[0] >= '0' && n[0] <= '9') return false;
   for (char c : n)
     if (!(Alnum(c) || c == '_')) return false;

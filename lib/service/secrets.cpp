@@ -1,6 +1,7 @@
 #include "lib/service/secrets.h"
 
 #include "lib/core/clock.h"
+#include "lib/core/limits.h"
 #include "lib/core/names.h"
 #include "lib/crypto/secret_box.h"
 
@@ -54,7 +55,8 @@ Status PutSecret(Env& env, const RepoRef& ref, const std::string& name, const st
   if (names::IsReservedSecretName(name)) return InvalidArgument("Secret names starting with KOD_ are reserved");
   if (value == nullptr) return InvalidArgument("value is required and must be a string");
   if (value->empty()) return InvalidArgument("value must not be empty");
-  if (value->size() > 65536) return InvalidArgument("value must be at most 65536 bytes");
+  if (value->size() > limits::kMaxSecretBytes)
+    return InvalidArgument("value must be at most " + std::to_string(limits::kMaxSecretBytes) + " bytes");
   if (env.key == nullptr) return Internal(kNoKeyMessage);
   auto sealed = env.key->Seal(*value, crypto::SecretAad(ref.repo.id, name));
   if (!sealed.ok()) return sealed.status();

@@ -5,6 +5,7 @@
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "lib/core/limits.h"
 #include "lib/core/names.h"
 #include "lib/core/utf8.h"
 #include "lib/crypto/digest.h"
@@ -89,7 +90,8 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
 
 Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
   auto chars = utf8::Length(req.name);
-  if (!chars || *chars < 1 || *chars > 100) return InvalidArgument("name is required and must be 1-100 characters");
+  if (!chars || *chars < 1 || *chars > limits::kMaxTokenNameLength)
+    return InvalidArgument("name is required and must be 1-" + std::to_string(limits::kMaxTokenNameLength) + " characters");
   std::vector<std::string> perms;
   for (const std::string& p : req.permissions.value_or(std::vector<std::string>{"repo:read", "repo:write"})) {
     if (!auth::ParsePermission(p)) return InvalidArgument("Invalid permission: " + p);

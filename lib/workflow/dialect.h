@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/core/limits.h"
 #include "lib/core/status.h"
 
 namespace kod::workflow {
@@ -56,7 +57,7 @@ struct Step {
 /// file (decisions.md §7, default 300); `steps` is never empty and in file order.
 struct Workflow {
   std::string file;
-  int timeout_seconds = 300;
+  int timeout_seconds = limits::kWorkflowTimeoutDefaultS;
   std::vector<Step> steps;
 };
 

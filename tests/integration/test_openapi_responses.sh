@@ -21,11 +21,16 @@ J=(-H 'Content-Type: application/json')
 # --- health and tokens
 expect_status GET /health 200 --noauth
 expect_status GET /tokens 200
+expect_status GET /limits 200
+check "/limits: maxBodyBytes is 1 MiB" [ "$(json_field maxBodyBytes)" = 1048576 ] "$KOD_LAST_BODY"
+expect_status GET /limits 401 --noauth
 expect_status GET /tokens 401 --noauth
 expect_status POST /tokens 201 "${J[@]}" -d '{"name":"reader","permissions":["repo:read"],"expiresInDays":30}'
 reader=$(json_field token)
 reader_id=$(json_field id)
 expect_status GET /tokens 403 -H "Authorization: Bearer $reader"
+expect_status GET /limits 200 -H "Authorization: Bearer $reader"
+max_secret=$(json_field maxSecretBytes)
 expect_status POST /tokens 400 "${J[@]}" -d '{"name":"x","permissions":["nope"]}'
 expect_status POST /tokens 201 "${J[@]}" -d '{"name":"tmp"}'
 tmp_id=$(json_field id)
@@ -75,6 +80,11 @@ expect_status DELETE /repos/doc-repo/collaborators/alice 404
 
 # --- secrets
 expect_status PUT /repos/doc-repo/secrets/DEPLOY_TOKEN 200 "${J[@]}" -d '{"value":"s3cr3t-value"}'
+# The published limit is the enforced one: maxSecretBytes passes, one byte more does not.
+head -c "$max_secret" /dev/zero | tr '\0' 'v' | python3 -c 'import json,sys; print(json.dumps({"value": sys.stdin.read()}))' >"$KOD_TEST_DIR/big.json"
+expect_status PUT /repos/doc-repo/secrets/BIG 200 "${J[@]}" --data-binary @"$KOD_TEST_DIR/big.json"
+head -c $((max_secret + 1)) /dev/zero | tr '\0' 'v' | python3 -c 'import json,sys; print(json.dumps({"value": sys.stdin.read()}))' >"$KOD_TEST_DIR/big.json"
+expect_status PUT /repos/doc-repo/secrets/BIG 400 "${J[@]}" --data-binary @"$KOD_TEST_DIR/big.json"
 expect_status PUT /repos/doc-repo/secrets/KOD_X 400 "${J[@]}" -d '{"value":"v"}'
 expect_status GET /repos/doc-repo/secrets 200
 expect_status DELETE /repos/doc-repo/secrets/DEPLOY_TOKEN 204

@@ -1,8 +1,11 @@
 // Table tests of lib/core/names: the list of nasty inputs (style.md §9, decisions.md §2, §4, §5).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <regex>
 #include <string>
+#include <vector>
 
+#include "lib/core/limits.h"
 #include "lib/core/names.h"
 
 using namespace kod::names;
@@ -14,6 +17,7 @@ class NamesTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(SecretNames);
   CPPUNIT_TEST(Ids);
   CPPUNIT_TEST(Branches);
+  CPPUNIT_TEST(PublishedPatternsMatchTheChecks);
   CPPUNIT_TEST_SUITE_END();
 
   struct Row {
@@ -67,6 +71,22 @@ class NamesTest : public CppUnit::TestFixture {
           {{"main", true}, {"feature/x", true}, {"v1.2", true}, {"", false}, {"-x", false}, {"a..b", false},
            {"a b", false}, {"x.lock", false}, {"a//b", false}, {".hidden", false}, {"a~1", false}, {"a^", false},
            {"a:b", false}, {"end/", false}, {"@{u}", false}});
+  }
+
+  // GET /limits publishes repoNamePattern and secretNamePattern (lib/core/limits.h): a client
+  // checking a name with them must get the server's answer.
+  void PublishedPatternsMatchTheChecks() {
+    const std::regex repo(kod::limits::kRepoNamePattern);
+    const std::regex secret(kod::limits::kSecretNamePattern);
+    const std::vector<std::string> inputs = {
+        "my-project", "a", "_x", "9lives", "A_b-C", std::string(100, 'x'), std::string(101, 'x'), "", "..",
+        "a/b", "x.git", "-lead", "a b", "caf\xc3\xa9", "DEPLOY_TOKEN", "1ABC", "A-B", "A.B",
+        std::string(128, 'Z'), "tab\tname", "semi;colon"};
+    for (const std::string& in : inputs) {
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("repo '" + in + "'", IsValidRepoName(in), std::regex_match(in, repo));
+      const bool secret_ok = std::regex_match(in, secret) && in.size() <= kod::limits::kSecretNameMaxLength;
+      CPPUNIT_ASSERT_EQUAL_MESSAGE("secret '" + in + "'", IsValidSecretName(in), secret_ok);
+    }
   }
 };
 
