@@ -1,5 +1,7 @@
 #include "fcgi/render.h"
 
+#include "lib/service/repos.h"
+
 namespace kod::fcgi {
 namespace {
 Json::Value Strings(const std::vector<std::string>& items) {
@@ -10,7 +12,7 @@ Json::Value Strings(const std::vector<std::string>& items) {
 Json::Value Ms(int64_t v) { return Json::Value(static_cast<Json::Int64>(v)); }
 }  // namespace
 
-Json::Value RepoJson(const Config& config, const store::Repo& repo) {
+Json::Value RepoJson(const Config& config, const domain::Repo& repo) {
   Json::Value v(Json::objectValue);
   v["name"] = repo.name;
   v["createdAt"] = Ms(repo.created_at);
@@ -19,7 +21,7 @@ Json::Value RepoJson(const Config& config, const store::Repo& repo) {
   return v;
 }
 
-Json::Value RepoDetailsJson(const Config& config, const service::RepoDetails& d) {
+Json::Value RepoDetailsJson(const Config& config, const domain::RepoDetails& d) {
   Json::Value v = RepoJson(config, d.repo);
   v["branches"] = Strings(d.branches);
   v["defaultBranch"] = d.default_branch;
@@ -27,7 +29,7 @@ Json::Value RepoDetailsJson(const Config& config, const service::RepoDetails& d)
   return v;
 }
 
-Json::Value TokenJson(const store::Token& t) {
+Json::Value TokenJson(const domain::Token& t) {
   Json::Value v(Json::objectValue);
   v["id"] = t.id;
   v["name"] = t.name;
@@ -39,23 +41,23 @@ Json::Value TokenJson(const store::Token& t) {
   return v;
 }
 
-Json::Value RunJson(const store::Run& run) {
+Json::Value RunJson(const domain::Run& run) {
   Json::Value v(Json::objectValue);
   v["id"] = run.id;
   v["repoName"] = run.repo_name;
   v["branch"] = run.branch;
   v["commit"] = run.commit;
-  v["trigger"] = run.trigger;
-  v["status"] = run.status;
+  v["trigger"] = domain::RunTriggerName(run.trigger);
+  v["status"] = domain::RunStatusName(run.status);
   v["createdAt"] = Ms(run.created_at);
   if (run.started_at) v["startedAt"] = Ms(*run.started_at);
   if (run.completed_at) v["completedAt"] = Ms(*run.completed_at);
-  if (run.status == "completed" || run.status == "failed" || !run.steps.empty()) {
+  if (domain::IsFinished(run.status) || !run.steps.empty()) {
     Json::Value result(Json::objectValue);
     if (run.success) result["success"] = *run.success;
     if (run.duration_ms) result["duration"] = Ms(*run.duration_ms);
     Json::Value steps(Json::arrayValue);
-    for (const store::StepResult& s : run.steps) {
+    for (const domain::StepResult& s : run.steps) {
       Json::Value step(Json::objectValue);
       step["name"] = s.name;
       step["success"] = s.success;
@@ -71,7 +73,7 @@ Json::Value RunJson(const store::Run& run) {
   return v;
 }
 
-Json::Value SecretJson(const std::string& repo_name, const store::SecretMeta& s) {
+Json::Value SecretJson(const std::string& repo_name, const domain::SecretMeta& s) {
   Json::Value v(Json::objectValue);
   v["name"] = s.name;
   v["repoName"] = repo_name;

@@ -3,17 +3,19 @@
 
 #include <json/json.h>
 
-#include "lib/service/repos.h"
-#include "lib/store/runs.h"
-#include "lib/store/secrets.h"
-#include "lib/store/tokens.h"
+#include "lib/core/config.h"
+#include "lib/domain/repo.h"
+#include "lib/domain/run.h"
+#include "lib/domain/secret.h"
+#include "lib/domain/token.h"
 
 namespace kod::fcgi {
 
-Json::Value RepoJson(const Config& config, const store::Repo& repo);
-Json::Value RepoDetailsJson(const Config& config, const service::RepoDetails& d);
-Json::Value TokenJson(const store::Token& t);
-Json::Value RunJson(const store::Run& run);
-Json::Value SecretJson(const std::string& repo_name, const store::SecretMeta& s);
+Json::Value RepoJson(const Config& config, const domain::Repo& repo);
+Json::Value RepoDetailsJson(const Config& config, const domain::RepoDetails& d);
+Json::Value TokenJson(const domain::Token& t);
+/// A run; `result` once it has finished or has steps.
+Json::Value RunJson(const domain::Run& run);
+Json::Value SecretJson(const std::string& repo_name, const domain::SecretMeta& s);
 
 }  // namespace kod::fcgi

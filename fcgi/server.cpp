@@ -23,8 +23,8 @@
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/crypto/secret_box.h"
-#include "lib/db/migrate.h"
 #include "lib/service/cache.h"
+#include "lib/service/env.h"
 #include "lib/service/repos.h"
 #include "lib/service/secrets.h"
 #include "lib/service/tokens.h"
@@ -67,8 +67,8 @@ void InstallWorkerSignals() {
   g_listen_fd = listen_fd;
   g_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   InstallWorkerSignals();
-  db::Session session(db::OptionsFromConfig(setup.config));
-  service::Env env{setup.config, session, setup.key.get()};
+  service::OwnedEnv own(setup.config, setup.key.get());
+  service::Env& env = own.env();
   FCGX_Request req;
   FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
   while (!g_worker_stop) {
@@ -114,9 +114,9 @@ bool IsListeningSocket(int fd) {
 }  // namespace
 
 std::string PrepareStartup(const Config& config, WorkerSetup& setup, int wait_s) {
-  db::Session session(db::OptionsFromConfig(config));
-  if (Status s = db::WaitAndMigrate(session, wait_s); !s.ok()) return s.message;
-  service::Env env{config, session, nullptr};
+  service::OwnedEnv own(config, nullptr);
+  service::Env& env = own.env();
+  if (Status s = service::PrepareDatabase(env, wait_s); !s.ok()) return s.message;
   if (Status s = service::BootstrapAdmin(env); !s.ok()) return "bootstrap admin token: " + s.message;
   auto key = service::LoadSecretKey(env);
   if (!key.ok()) return key.status().message;

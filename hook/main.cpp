@@ -10,8 +10,8 @@
 
 #include "lib/core/config.h"
 #include "lib/core/log.h"
-#include "lib/db/db.h"
 #include "lib/git/repository.h"
+#include "lib/service/env.h"
 #include "lib/service/repos.h"
 #include "lib/service/runs.h"
 
@@ -34,9 +34,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   kod::log::SetLevel(config->log_level);
-  kod::db::Session session(kod::db::OptionsFromConfig(*config));
-  kod::service::Env env{*config, session, nullptr};
-  auto lines = kod::service::QueuePushRuns(env, std::atoll(repo_id), repo_name, updates);
+  kod::service::OwnedEnv env(*config, nullptr);
+  auto lines = kod::service::QueuePushRuns(env.env(), std::atoll(repo_id), repo_name, updates);
   if (!lines.ok()) {
     std::printf("Kod: workflow runs not queued: %s\n", lines.status().message.c_str());
     return 0;

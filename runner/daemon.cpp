@@ -20,10 +20,9 @@
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/crypto/random.h"
-#include "lib/db/db.h"
 #include "lib/proc/tree.h"
 #include "lib/service/env.h"
-#include "lib/store/runs.h"
+#include "lib/service/execution.h"
 #include "runner/run_executor.h"
 
 namespace kod::runner {
@@ -74,38 +73,34 @@ void RemoveWorkspace(const Config& config, const std::string& run_id) {
 
 // Fails running runs whose runner is gone: heartbeat older than kStaleMs, or (same host) a runner
 // process that no longer exists.
-void ReapAbandoned(const Config& config, db::Session& db, const std::string& self) {
-  (void)db.Run([&] {
-    store::RunStore runs(db);
-    const int64_t now = NowMs();
-    for (const store::Run& r : runs.Stale(now - kStaleMs)) {
-      if (runs.FailAbandoned(r.seq, "Runner lost", "The runner executing this run stopped responding", now,
-                             now - kStaleMs)) {
+void ReapAbandoned(service::Env& env, const std::string& self) {
+  const int64_t now = NowMs();
+  if (auto stale = service::StaleRuns(env, now - kStaleMs); stale.ok()) {
+    for (const domain::Run& r : *stale) {
+      auto failed = service::FailAbandonedRun(env, r, "Runner lost", "The runner executing this run stopped responding",
+                                              now, now - kStaleMs);
+      if (failed.ok() && *failed) {
         log::Warn("run " + r.id + " failed: its runner stopped responding");
         KillRunProcesses(r.id);
-        RemoveWorkspace(config, r.id);
+        RemoveWorkspace(env.config, r.id);
       }
     }
-    return Status::Ok();
-  });
-  (void)db.Run([&] {
-    store::RunStore runs(db);
-    db::Rows rows = db.Prepare("SELECT seq, id, runner_id FROM workflow_runs WHERE status = 'running'").Query();
-    std::vector<std::tuple<int64_t, std::string, std::string>> running;
-    while (rows.Next()) running.emplace_back(rows.Int64(1), rows.String(2), rows.String(3));
-    for (auto& [seq, id, owner] : running) {
-      if (owner == self) continue;
-      auto pid = LocalPid(owner);
-      if (!pid || (kill(*pid, 0) == 0 || errno != ESRCH)) continue;
-      if (runs.FailAbandoned(seq, "Runner lost", "The runner executing this run exited (" + owner + ")", NowMs(),
-                             std::nullopt)) {
-        log::Warn("run " + id + " failed: its runner " + owner + " is gone");
-        KillRunProcesses(id);
-        RemoveWorkspace(config, id);
-      }
+  }
+  auto running = service::RunningRuns(env);
+  if (!running.ok()) return;
+  for (const domain::Run& r : *running) {
+    const std::string& owner = r.runner_id;
+    if (owner == self) continue;
+    auto pid = LocalPid(owner);
+    if (!pid || (kill(*pid, 0) == 0 || errno != ESRCH)) continue;
+    auto failed = service::FailAbandonedRun(env, r, "Runner lost", "The runner executing this run exited (" + owner + ")",
+                                            NowMs(), std::nullopt);
+    if (failed.ok() && *failed) {
+      log::Warn("run " + r.id + " failed: its runner " + owner + " is gone");
+      KillRunProcesses(r.id);
+      RemoveWorkspace(env.config, r.id);
     }
-    return Status::Ok();
-  });
+  }
 }
 
 volatile sig_atomic_t g_stop = 0;
@@ -163,8 +158,8 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   // Step users (other uids) must pass through to their own run's directory, and see nothing else.
   chmod(config.workspace_dir.c_str(), 0711);
 
-  db::Session db(db::OptionsFromConfig(config));
-  ReapAbandoned(config, db, self);
+  service::OwnedEnv dispatcher(config, key);
+  ReapAbandoned(dispatcher.env(), self);
   log::Info("runner " + self + " ready (concurrency " + std::to_string(config.runner_concurrency) + ")");
 
   // A fixed pool of executors, each with its own database connection for its whole life
@@ -173,12 +168,12 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   std::atomic<int> busy{0};
   std::mutex queue_mu;
   std::condition_variable queue_cv;
-  std::deque<store::Run> queue;
+  std::deque<domain::Run> queue;
   std::vector<std::thread> executors;
   for (int i = 0; i < config.runner_concurrency; ++i)
     executors.emplace_back([&, i] {
-      db::Session session(db::OptionsFromConfig(config));
-      service::Env env{config, session, key};
+      service::OwnedEnv own(config, key);
+      service::Env& env = own.env();
       // Each slot has its own step user: concurrent runs never share a uid (/proc/<pid>/environ
       // of one run's steps is unreadable to another's).
       RunContext ctx;
@@ -186,7 +181,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
       if (config.step_uid_base > 0) ctx.uid = ctx.gid = config.step_uid_base + i;
       ctx.stopping = [] { return g_stop != 0; };
       while (true) {
-        store::Run run;
+        domain::Run run;
         {
           std::unique_lock<std::mutex> lock(queue_mu);
           queue_cv.wait(lock, [&] { return !queue.empty() || g_stop; });
@@ -202,15 +197,12 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
 
   // Heartbeat and reaper: its own connection (a Session is not thread-safe).
   std::thread beat([&] {
-    db::Session hb(db::OptionsFromConfig(config));
+    service::OwnedEnv hb(config, key);
     int64_t last_reap = 0;
     while (!g_stop) {
-      (void)hb.Run([&] {
-        store::RunStore(hb).Heartbeat(self, NowMs());
-        return Status::Ok();
-      });
+      (void)service::Heartbeat(hb.env(), self);
       if (MonotonicMs() - last_reap > 5000) {
-        ReapAbandoned(config, hb, self);
+        ReapAbandoned(hb.env(), self);
         last_reap = MonotonicMs();
       }
       for (int i = 0; i < kHeartbeatMs / 100 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -220,12 +212,9 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   while (!g_stop) {
     bool claimed_any = false;
     while (!g_stop && busy.load() < config.runner_concurrency) {
-      std::optional<store::Run> run;
-      Status s = db.Run([&] {
-        run = store::RunStore(db).ClaimNext(self);
-        return Status::Ok();
-      }, /*transaction=*/true);
-      if (!s.ok() || !run) break;
+      auto claimed = service::ClaimNextRun(dispatcher.env(), self);
+      if (!claimed.ok() || !*claimed) break;
+      std::optional<domain::Run>& run = *claimed;
       claimed_any = true;
       ++busy;
       log::Info("run " + run->id + " claimed (" + run->repo_name + " " + run->branch + ")");
@@ -253,15 +242,14 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   queue_cv.notify_all();
   for (int round = 0; round < 2; ++round) KillDescendants();
   for (int i = 0; i < 30 && busy.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  (void)db.Run([&] {
-    store::RunStore runs(db);
-    for (const store::Run& r : runs.RunningOf(self)) {
-      runs.FailAbandoned(r.seq, "Runner stopped", "The runner was stopped (SIGTERM) while this run was executing",
-                         NowMs(), std::nullopt);
+  if (auto mine = service::RunningRunsOf(dispatcher.env(), self); mine.ok()) {
+    for (const domain::Run& r : *mine) {
+      (void)service::FailAbandonedRun(dispatcher.env(), r, "Runner stopped",
+                                      "The runner was stopped (SIGTERM) while this run was executing", NowMs(),
+                                      std::nullopt);
       RemoveWorkspace(config, r.id);
     }
-    return Status::Ok();
-  });
+  }
   if (wake_fd >= 0) unlink(wake_path.c_str());
   for (int round = 0; round < 2; ++round) KillDescendants();
   beat.join();

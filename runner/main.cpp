@@ -2,11 +2,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "lib/core/config.h"
 #include "lib/core/log.h"
 #include "lib/crypto/secret_box.h"
-#include "lib/db/migrate.h"
+#include "lib/service/env.h"
 #include "lib/service/secrets.h"
 #include "runner/daemon.h"
 #include "runner/executor.h"
@@ -38,20 +39,23 @@ int main(int argc, char** argv) {
     }
   }
 
-  kod::db::Session session(kod::db::OptionsFromConfig(*config));
-  if (kod::Status s = kod::db::WaitAndMigrate(session, 30); !s.ok()) {
-    std::fprintf(stderr, "kod-runner: %s\n", s.message.c_str());
-    return 1;
+  std::shared_ptr<kod::crypto::SecretKey> key;
+  {
+    // This connection is only for start-up: the daemon's threads open their own.
+    kod::service::OwnedEnv start(*config, nullptr);
+    if (kod::Status s = kod::service::PrepareDatabase(start.env(), 30); !s.ok()) {
+      std::fprintf(stderr, "kod-runner: %s\n", s.message.c_str());
+      return 1;
+    }
+    auto loaded = kod::service::LoadSecretKey(start.env());
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "kod-runner: %s\n", loaded.status().message.c_str());
+      return 1;
+    }
+    key = *loaded;
   }
-  kod::service::Env env{*config, session, nullptr};
-  auto key = kod::service::LoadSecretKey(env);
-  if (!key.ok()) {
-    std::fprintf(stderr, "kod-runner: %s\n", key.status().message.c_str());
-    return 1;
-  }
-  session.Reset();
   // Only the derived key is kept; the passphrase never reaches a step (decisions.md §7).
   std::fill(config->encryption_key.begin(), config->encryption_key.end(), '\0');
   config->encryption_key.clear();
-  return kod::runner::RunDaemon(*config, key->get());
+  return kod::runner::RunDaemon(*config, key.get());
 }

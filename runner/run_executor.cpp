@@ -7,15 +7,13 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include <json/json.h>
-
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/utf8.h"
 #include "lib/git/repository.h"
+#include "lib/service/execution.h"
 #include "lib/service/repos.h"
 #include "lib/service/secrets.h"
-#include "lib/store/repos.h"
 #include "lib/workflow/dialect.h"
 #include "runner/executor.h"
 
@@ -25,16 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // The files of a run: the pinned list, or every *.toml of .kod/workflows/ at the commit.
-Result<std::vector<std::string>> RunFiles(const std::string& repo_path, const store::Run& run) {
+Result<std::vector<std::string>> RunFiles(const std::string& repo_path, const domain::Run& run) {
   if (!run.files) return git::WorkflowFiles(repo_path, run.commit);
-  Json::Value arr;
-  Json::CharReaderBuilder b;
-  std::string errs;
-  std::istringstream in(*run.files);
-  if (!Json::parseFromStream(b, in, &arr, &errs) || !arr.isArray()) return Internal("stored file list is corrupt");
-  std::vector<std::string> out;
-  for (const auto& v : arr) out.push_back(v.asString());
-  return out;
+  return *run.files;
 }
 
 // True if `dir` (after resolving symlinks) is `root` or inside it.
@@ -50,22 +41,19 @@ bool InsideCheckout(const fs::path& root, const fs::path& dir) {
 
 class Recorder {
  public:
-  Recorder(service::Env& env, const store::Run& run) : env_(env), run_(run) {}
-  void Add(store::StepResult step) {
+  Recorder(service::Env& env, const domain::Run& run) : env_(env), run_(run) {}
+  void Add(domain::StepResult step) {
     // Names and errors can carry bytes from the workflow file: store them as valid UTF-8.
     step.name = utf8::Sanitize(step.name);
     if (step.error) step.error = utf8::Sanitize(*step.error);
-    Status s = env_.db.Run([&] {
-      store::RunStore(env_.db).AppendStep(run_.seq, step);
-      return Status::Ok();
-    });
+    Status s = service::RecordStep(env_, run_, step);
     if (!s.ok())
       log::Error("run " + run_.id + ": could not record step '" + step.name.substr(0, 80) + "': " + s.message);
   }
 
  private:
   service::Env& env_;
-  const store::Run& run_;
+  const domain::Run& run_;
 };
 
 // Gives the workspace to the step user (the checkout is written by the runner).
@@ -80,15 +68,11 @@ void GiveTo(const fs::path& dir, int uid, int gid) {
 
 }  // namespace
 
-void ExecuteRun(service::Env& env, const store::Run& run, const RunContext& ctx) {
+void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx) {
   const std::string& runner_id = ctx.runner_id;
   const int64_t started = run.started_at.value_or(NowMs());
   // The repository may have been renamed since the run was queued: find it by its stable id.
-  std::string repo_name = run.repo_name;
-  (void)env.db.Run([&] {
-    if (auto repo = store::RepoStore(env.db).FindById(run.repo_id)) repo_name = repo->name;
-    return Status::Ok();
-  });
+  const std::string repo_name = service::CurrentRepoName(env, run);
   const std::string repo_path = service::RepoPath(env.config, repo_name);
   const fs::path work = fs::path(env.config.workspace_dir) / run.id;
   const fs::path checkout = work / "checkout";
@@ -97,7 +81,7 @@ void ExecuteRun(service::Env& env, const store::Run& run, const RunContext& ctx)
   bool failed = false;
 
   auto setup_failure = [&](const std::string& error) {
-    store::StepResult s;
+    domain::StepResult s;
     s.name = "Setup";
     s.error = error;
     record.Add(s);
@@ -150,7 +134,7 @@ void ExecuteRun(service::Env& env, const store::Run& run, const RunContext& ctx)
       if (ctx.stopping()) return;  // the runner's stop path fails the run
       std::map<std::string, std::string> visible = secrets;  // {env.NAME} and if: see both
       for (const auto& [k, v] : vars) visible[k] = v;
-      store::StepResult result;
+      domain::StepResult result;
       result.name = step.name;
       const int64_t step_started = MonotonicMs();
       if (step.condition && !workflow::Evaluate(*step.condition, run.branch, visible)) {
@@ -216,11 +200,8 @@ void ExecuteRun(service::Env& env, const store::Run& run, const RunContext& ctx)
   }
 
   const int64_t now = NowMs();
-  Status s = env.db.Run([&] {
-    store::RunStore(env.db).Finish(run.seq, runner_id, failed ? "failed" : "completed", !failed,
-                                   std::max<int64_t>(0, now - started), std::max(now, started));
-    return Status::Ok();
-  });
+  Status s = service::FinishRun(env, run, runner_id, !failed, std::max<int64_t>(0, now - started),
+                                std::max(now, started));
   if (!s.ok()) log::Error("run " + run.id + ": could not record the result: " + s.message);
   fs::remove_all(work, ec);
   log::Info("run " + run.id + " " + (failed ? "failed" : "completed"));

@@ -4,8 +4,8 @@
 #include <functional>
 #include <string>
 
+#include "lib/domain/run.h"
 #include "lib/service/env.h"
-#include "lib/store/runs.h"
 
 namespace kod::runner {
 
@@ -25,6 +25,6 @@ struct RunContext {
   std::function<bool()> stopping = [] { return false; };
 };
 
-void ExecuteRun(service::Env& env, const store::Run& run, const RunContext& ctx);
+void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx);
 
 }  // namespace kod::runner

@@ -33,7 +33,7 @@ Status Health(Request& rq, Response& rs) {
   static bool healthy = false;
   int64_t now = MonotonicMs();
   if (now - checked_at >= 1000) {
-    healthy = rq.env().db.Ping();
+    healthy = service::DatabaseReachable(rq.env());
     checked_at = now;
   }
   // Both answers are constant: rendered once per worker, not per request (bench/api).
@@ -284,7 +284,7 @@ Status TriggerRun(Request& rq, Response& rs) {
   if (!run.ok()) return run.status();
   Json::Value v(Json::objectValue);
   v["id"] = run->id;
-  v["status"] = "queued";
+  v["status"] = domain::RunStatusName(run->status);
   rs.Json(202, v);
   return Status::Ok();
 }

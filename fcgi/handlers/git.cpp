@@ -30,7 +30,7 @@ class FcgiBridgeIo : public BridgeIo {
 
 // What the post-receive hook (kod-hook) needs to reach the database and queue runs: the
 // effective settings, passed explicitly (nothing is copied from the worker's own environment).
-std::vector<std::pair<std::string, std::string>> HookEnv(const Config& c, const store::Repo& repo) {
+std::vector<std::pair<std::string, std::string>> HookEnv(const Config& c, const domain::Repo& repo) {
   return {
       {"KOD_CONFIG", c.path},
       {"KOD_DB_HOST", c.db_host},

@@ -16,6 +16,7 @@
 #include "lib/crypto/random.h"
 #include "lib/git/repository.h"
 #include "lib/service/cache.h"
+#include "lib/store/repos.h"
 
 namespace kod::service {
 
@@ -38,7 +39,7 @@ int RenameNoReplace(const std::string& from, const std::string& to) {
 Status Fault() { return g_fault_between_db_and_disk ? g_fault_between_db_and_disk() : Status::Ok(); }
 
 // name → the repository row and its collaborators (lib/service/cache.h).
-using Found = std::pair<store::Repo, std::vector<std::string>>;
+using Found = std::pair<domain::Repo, std::vector<std::string>>;
 EpochCache<std::optional<Found>>& RepoCache() {
   static EpochCache<std::optional<Found>> cache;
   return cache;
@@ -139,9 +140,9 @@ Status RequireOwner(const RepoRef& ref, const std::string& what) {
   return PermissionDenied("Only the repository owner can " + what);
 }
 
-Result<store::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::string& name) {
+Result<domain::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::string& name) {
   if (Status v = ValidateNewRepoName(name); !v.ok()) return v;
-  store::Repo repo{0, name, who.token_id, NowMs()};
+  domain::Repo repo{0, name, who.token_id, NowMs()};
   const std::string path = RepoPath(env.config, name);
   bool created = false;
   Status s = env.db.Run([&]() -> Status {
@@ -174,16 +175,16 @@ std::string RepoListKey(const auth::Principal& who) {
   return who.username && !who.IsAdmin() ? who.token_id + "/" + *who.username : "*";
 }
 
-Result<std::vector<store::Repo>> ListRepos(Env& env, const auth::Principal& who) {
-  return env.db.Get<std::vector<store::Repo>>([&]() -> Result<std::vector<store::Repo>> {
+Result<std::vector<domain::Repo>> ListRepos(Env& env, const auth::Principal& who) {
+  return env.db.Get<std::vector<domain::Repo>>([&]() -> Result<std::vector<domain::Repo>> {
     store::RepoStore repos(env.db);
     if (who.username && !who.IsAdmin()) return repos.ListVisibleTo(who.token_id, *who.username);
     return repos.List();
   });
 }
 
-Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
-  RepoDetails d;
+Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
+  domain::RepoDetails d;
   d.repo = ref.repo;
   const std::string path = RepoPath(env.config, ref.repo.name);
   auto summary = git::Summarize(path);
@@ -212,9 +213,9 @@ Status ChangeExclusively(Env& env, const RepoRef& ref, const std::function<Statu
 
 }  // namespace
 
-Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name) {
+Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name) {
   if (Status v = ValidateNewRepoName(new_name); !v.ok()) return v;
-  store::Repo out = ref.repo;
+  domain::Repo out = ref.repo;
   if (new_name == ref.repo.name) return out;
   const std::string from = RepoPath(env.config, ref.repo.name);
   const std::string to = RepoPath(env.config, new_name);
@@ -281,7 +282,7 @@ void RecoverTrash(Env& env) {
     } catch (...) {
       continue;
     }
-    std::optional<store::Repo> repo;
+    std::optional<domain::Repo> repo;
     if (!env.db.Run([&] {
           repo = store::RepoStore(env.db).FindById(id);
           return Status::Ok();

@@ -7,24 +7,16 @@
 
 #include "lib/auth/permissions.h"
 #include "lib/core/status.h"
+#include "lib/domain/repo.h"
 #include "lib/service/env.h"
-#include "lib/store/repos.h"
 
 namespace kod::service {
 
 /// A repository as one principal sees it.
 struct RepoRef {
-  store::Repo repo;
+  domain::Repo repo;
   auth::RepoAccess access = auth::RepoAccess::Hidden;
   std::vector<std::string> collaborators;  // sorted, as read when the reference was resolved
-};
-
-/// `GET /repos/:name` extras, read with libgit2 (decisions.md §4).
-struct RepoDetails {
-  store::Repo repo;
-  std::vector<std::string> branches;
-  std::string default_branch;
-  std::vector<std::string> collaborators;
 };
 
 /// Absolute path of the bare repository of `name`: <repos_dir>/<name>.git.
@@ -43,18 +35,19 @@ Status ValidateNewRepoName(const std::string& name);
 /// Creates the row (unique index decides concurrent creators: one wins, the others get 409) and
 /// the bare repository with HEAD → refs/heads/<default_branch>. A directory already on disk
 /// without a row is a 409 and is left untouched.
-Result<store::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::string& name);
+Result<domain::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::string& name);
 
 /// Repositories visible to `who`, by name.
-Result<std::vector<store::Repo>> ListRepos(Env& env, const auth::Principal& who);
+Result<std::vector<domain::Repo>> ListRepos(Env& env, const auth::Principal& who);
 /// Principals with the same key see the same ListRepos (for caching its rendering).
 std::string RepoListKey(const auth::Principal& who);
 
-Result<RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
+/// Branches and HEAD read with libgit2 (decisions.md §4), collaborators as resolved.
+Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
 
 /// Renames row and directory atomically together (one transaction + rename(2) with
 /// RENAME_NOREPLACE; if either fails both are undone). Errors: 400 name rules, 409 taken.
-Result<store::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name);
+Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name);
 
 /// Moves the directory aside atomically, deletes the row (collaborators, secrets and runs
 /// cascade), commits, then removes the moved directory. RecoverTrash() finishes or undoes a

@@ -7,13 +7,12 @@
 #include <cstring>
 #include <filesystem>
 
-#include <json/json.h>
-
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/names.h"
 #include "lib/crypto/random.h"
 #include "lib/git/repository.h"
+#include "lib/store/runs.h"
 #include "lib/workflow/dialect.h"
 
 namespace kod::service {
@@ -23,15 +22,7 @@ bool IsHex(const std::string& s) {
   return s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
-std::string FilesJson(const std::vector<std::string>& files) {
-  Json::Value arr(Json::arrayValue);
-  for (const auto& f : files) arr.append(f);
-  Json::StreamWriterBuilder w;
-  w["indentation"] = "";
-  return Json::writeString(w, arr);
-}
-
-Status InsertRun(Env& env, store::Run& run) {
+Status InsertRun(Env& env, domain::Run& run) {
   return env.db.Run([&]() -> Status {
     for (int attempt = 0; attempt < 5; ++attempt) {
       run.id = crypto::NewId();
@@ -48,7 +39,7 @@ Status InsertRun(Env& env, store::Run& run) {
 
 }  // namespace
 
-Result<store::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest& req) {
+Result<domain::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest& req) {
   const std::string path = RepoPath(env.config, ref.repo.name);
   std::string branch;
   if (req.branch) {
@@ -95,27 +86,27 @@ Result<store::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest
     auto parsed = workflow::Parse(f, **text);
     if (!parsed.ok()) return InvalidArgument(parsed.status().message);
   }
-  store::Run run;
+  domain::Run run;
   run.repo_id = ref.repo.id;
   run.repo_name = ref.repo.name;
   run.branch = branch;
   run.commit = commit;
-  run.trigger = "api";
-  if (req.files) run.files = FilesJson(files);
+  run.trigger = domain::RunTrigger::Api;
+  if (req.files) run.files = files;
   run.created_at = NowMs();
   if (Status s = InsertRun(env, run); !s.ok()) return s;
   WakeRunners(env.config);
   return run;
 }
 
-Result<std::vector<store::Run>> ListRuns(Env& env, const RepoRef& ref, int limit) {
-  return env.db.Get<std::vector<store::Run>>(
-      [&]() -> Result<std::vector<store::Run>> { return store::RunStore(env.db).List(ref.repo.id, limit); });
+Result<std::vector<domain::Run>> ListRuns(Env& env, const RepoRef& ref, int limit) {
+  return env.db.Get<std::vector<domain::Run>>(
+      [&]() -> Result<std::vector<domain::Run>> { return store::RunStore(env.db).List(ref.repo.id, limit); });
 }
 
-Result<store::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id) {
+Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id) {
   if (!names::IsValidId(id)) return NotFound("Run not found");
-  return env.db.Get<store::Run>([&]() -> Result<store::Run> {
+  return env.db.Get<domain::Run>([&]() -> Result<domain::Run> {
     auto run = store::RunStore(env.db).Find(ref.repo.id, id);
     if (!run) return NotFound("Run not found");
     return *run;
@@ -132,12 +123,12 @@ Result<std::vector<std::string>> QueuePushRuns(Env& env, int64_t repo_id, const 
     auto files = git::WorkflowFiles(path, u.new_oid);
     if (!files.ok()) return files.status();
     if (files->empty()) continue;
-    store::Run run;
+    domain::Run run;
     run.repo_id = repo_id;
     run.repo_name = repo_name;
     run.branch = u.ref.substr(strlen("refs/heads/"));
     run.commit = u.new_oid;
-    run.trigger = "push";
+    run.trigger = domain::RunTrigger::Push;
     run.created_at = NowMs();
     if (Status s = InsertRun(env, run); !s.ok()) return s;
     lines.push_back("Kod: queued workflow run " + run.id + " for " + run.branch);

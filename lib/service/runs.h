@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "lib/core/status.h"
+#include "lib/domain/run.h"
 #include "lib/service/env.h"
 #include "lib/service/repos.h"
-#include "lib/store/runs.h"
 
 namespace kod::service {
 
@@ -23,13 +23,13 @@ struct TriggerRequest {
 /// Validates (branch exists, commit on branch, files exist inside .kod/workflows/ and parse) and
 /// queues a run pinned to one commit, then wakes the runners. Errors: 400 with the messages of
 /// decisions.md §6/§8 ("Branch not found: <b>", "No workflow files on <b>", "<file>:<line>: …").
-Result<store::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest& req);
+Result<domain::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest& req);
 
 /// Newest first; `limit` 1–500 (checked by the caller).
-Result<std::vector<store::Run>> ListRuns(Env& env, const RepoRef& ref, int limit);
+Result<std::vector<domain::Run>> ListRuns(Env& env, const RepoRef& ref, int limit);
 
 /// 404 "Run not found" for an invalid id, or one of another repository.
-Result<store::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id);
+Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id);
 
 /// One ref update as git's post-receive hook receives it on stdin: "<old> <new> <refname>".
 struct RefUpdate {

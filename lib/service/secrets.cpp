@@ -4,6 +4,7 @@
 #include "lib/core/limits.h"
 #include "lib/core/names.h"
 #include "lib/crypto/secret_box.h"
+#include "lib/store/secrets.h"
 
 namespace kod::service {
 
@@ -44,9 +45,9 @@ Result<std::shared_ptr<crypto::SecretKey>> LoadSecretKey(Env& env) {
   return key;
 }
 
-Result<std::vector<store::SecretMeta>> ListSecrets(Env& env, const RepoRef& ref) {
-  return env.db.Get<std::vector<store::SecretMeta>>(
-      [&]() -> Result<std::vector<store::SecretMeta>> { return store::SecretStore(env.db).List(ref.repo.id); });
+Result<std::vector<domain::SecretMeta>> ListSecrets(Env& env, const RepoRef& ref) {
+  return env.db.Get<std::vector<domain::SecretMeta>>(
+      [&]() -> Result<std::vector<domain::SecretMeta>> { return store::SecretStore(env.db).List(ref.repo.id); });
 }
 
 Status PutSecret(Env& env, const RepoRef& ref, const std::string& name, const std::string* value) {

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "lib/core/status.h"
+#include "lib/domain/secret.h"
 #include "lib/service/env.h"
 #include "lib/service/repos.h"
-#include "lib/store/secrets.h"
 
 namespace kod::crypto {
 class SecretKey;
@@ -26,7 +26,7 @@ inline constexpr char kNoKeyMessage[] = "No encryption key configured. Set KOD_E
 /// does not match the check value. Returns nullptr when no key is configured (and no secrets exist).
 Result<std::shared_ptr<crypto::SecretKey>> LoadSecretKey(Env& env);
 
-Result<std::vector<store::SecretMeta>> ListSecrets(Env& env, const RepoRef& ref);
+Result<std::vector<domain::SecretMeta>> ListSecrets(Env& env, const RepoRef& ref);
 
 /// Validates the name (400 naming the rule: pattern, 128 characters, reserved KOD_ prefix in any
 /// case) and value (400: a non-empty string of at most 65,536 bytes), then needs the key

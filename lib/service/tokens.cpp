@@ -12,6 +12,7 @@
 #include "lib/crypto/random.h"
 #include "lib/service/cache.h"
 #include "lib/store/repos.h"
+#include "lib/store/tokens.h"
 
 namespace kod::service {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 constexpr int64_t kLastUsedIntervalMs = 60'000;
 constexpr int64_t kDayMs = 86'400'000;
 
-auth::Principal ToPrincipal(const store::Token& t) {
+auth::Principal ToPrincipal(const domain::Token& t) {
   auth::Principal p;
   p.token_id = t.id;
   p.username = t.username;
@@ -28,13 +29,13 @@ auth::Principal ToPrincipal(const store::Token& t) {
   return p;
 }
 
-EpochCache<store::Token>& AuthCache() {  // token hash → token
-  static EpochCache<store::Token> cache;
+EpochCache<domain::Token>& AuthCache() {  // token hash → token
+  static EpochCache<domain::Token> cache;
   return cache;
 }
 
-EpochCache<std::vector<store::Token>>& TokenListCache() {
-  static EpochCache<std::vector<store::Token>> cache(1);
+EpochCache<std::vector<domain::Token>>& TokenListCache() {
+  static EpochCache<std::vector<domain::Token>> cache(1);
   return cache;
 }
 
@@ -52,17 +53,19 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
   if (!value) return Unauthenticated();
   const std::string hash = crypto::Sha256Hex(*value);
   store::TokenStore tokens(env.db);
-  std::optional<store::Token> found;
+  std::optional<domain::Token> found;
   const uint64_t epoch = MetadataEpoch();
-  if (const store::Token* cached = AuthCache().Get(hash)) found = *cached;
+  if (const domain::Token* cached = AuthCache().Get(hash)) found = *cached;
   if (!found) {
+    std::optional<store::HashedToken> row;
     Status s = env.db.Run([&] {
-      found = tokens.FindByHash(hash);
+      row = tokens.FindByHash(hash);
       return Status::Ok();
     });
     if (!s.ok()) return s;
     // The index found the row; the stored hash is still compared in constant time (decisions §2).
-    if (!found || !crypto::ConstantTimeEquals(found->token_hash, hash)) return Unauthenticated();
+    if (!row || !crypto::ConstantTimeEquals(row->hash, hash)) return Unauthenticated();
+    found = std::move(row->token);
     AuthCache().Put(hash, *found, epoch);
   }
   const int64_t now = NowMs();
@@ -123,17 +126,17 @@ Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
   return out;
 }
 
-Result<std::vector<store::Token>> ListTokens(Env& env) {
+Result<std::vector<domain::Token>> ListTokens(Env& env) {
   const int64_t now = NowMs();
   if (const auto* cached = TokenListCache().Get("all")) {
-    std::vector<store::Token> live;  // expiry is checked at every read, cached or not
+    std::vector<domain::Token> live;  // expiry is checked at every read, cached or not
     for (const auto& t : *cached)
       if (!t.expires_at || *t.expires_at > now) live.push_back(t);
     return live;
   }
   const uint64_t epoch = MetadataEpoch();
-  auto list = env.db.Get<std::vector<store::Token>>(
-      [&]() -> Result<std::vector<store::Token>> { return store::TokenStore(env.db).List(now); });
+  auto list = env.db.Get<std::vector<domain::Token>>(
+      [&]() -> Result<std::vector<domain::Token>> { return store::TokenStore(env.db).List(now); });
   if (list.ok()) TokenListCache().Put("all", *list, epoch);
   return list;
 }
@@ -153,7 +156,7 @@ Status BootstrapAdmin(Env& env) {
   return env.db.Run([&]() -> Status {
     store::TokenStore tokens(env.db);
     if (tokens.Count() > 0) return Status::Ok();
-    store::Token t;
+    domain::Token t;
     t.id = crypto::NewId();
     t.name = "admin";
     t.permissions = {"admin"};

@@ -7,8 +7,8 @@
 
 #include "lib/auth/permissions.h"
 #include "lib/core/status.h"
+#include "lib/domain/token.h"
 #include "lib/service/env.h"
-#include "lib/store/tokens.h"
 
 namespace kod::service {
 
@@ -27,14 +27,14 @@ struct NewToken {
 
 /// A created token: the one time its value is known.
 struct CreatedToken {
-  store::Token token;
+  domain::Token token;
   std::string value;
 };
 
 /// Validates and creates a token. Errors (400): name 1–100 characters, "Invalid permission: <p>",
 /// expiresInDays 1–365, username rule, "Collaborator '<u>' not found".
 Result<CreatedToken> CreateToken(Env& env, const NewToken& req);
-Result<std::vector<store::Token>> ListTokens(Env& env);
+Result<std::vector<domain::Token>> ListTokens(Env& env);
 /// decisions.md §2: own id → 400 "Cannot delete your own token"; unknown → 404.
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id);
 

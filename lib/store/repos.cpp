@@ -1,6 +1,9 @@
 #include "lib/store/repos.h"
 
 namespace kod::store {
+
+using domain::Repo;
+
 namespace {
 constexpr const char* kSelect = "SELECT id, name, owner_token_id, created_at FROM repos ";
 

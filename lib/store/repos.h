@@ -6,16 +6,9 @@
 #include <vector>
 
 #include "lib/db/db.h"
+#include "lib/domain/repo.h"
 
 namespace kod::store {
-
-/// A repository row. `id` is stable across renames: collaborators, secrets and runs hang off it.
-struct Repo {
-  int64_t id = 0;
-  std::string name;
-  std::string owner_token_id;
-  int64_t created_at = 0;  // epoch ms
-};
 
 /// All methods throw db::SqlError on database errors.
 class RepoStore {
@@ -23,17 +16,17 @@ class RepoStore {
   explicit RepoStore(db::Session& s) : s_(s) {}
   /// Inserts a row; returns its id, or nullopt when the name is taken (unique index, no race).
   std::optional<int64_t> Insert(const std::string& name, const std::string& owner_token_id, int64_t created_at);
-  std::optional<Repo> FindByName(const std::string& name);
+  std::optional<domain::Repo> FindByName(const std::string& name);
   /// FindByName plus the repository's collaborators (sorted), in one round trip: every
   /// repository-scoped request needs both for the visibility rule.
-  std::optional<std::pair<Repo, std::vector<std::string>>> FindByNameWithCollaborators(const std::string& name);
+  std::optional<std::pair<domain::Repo, std::vector<std::string>>> FindByNameWithCollaborators(const std::string& name);
   /// Same, taking a row lock (SELECT … FOR UPDATE) inside a transaction.
-  std::optional<Repo> LockByName(const std::string& name);
-  std::optional<Repo> FindById(int64_t id);
+  std::optional<domain::Repo> LockByName(const std::string& name);
+  std::optional<domain::Repo> FindById(int64_t id);
   /// Repositories in name order. With `username`, only those the linked token may see:
   /// owned by `owner_token_id` or having `username` as a collaborator.
-  std::vector<Repo> List();
-  std::vector<Repo> ListVisibleTo(const std::string& owner_token_id, const std::string& username);
+  std::vector<domain::Repo> List();
+  std::vector<domain::Repo> ListVisibleTo(const std::string& owner_token_id, const std::string& username);
   /// False when `new_name` is taken.
   bool Rename(int64_t id, const std::string& new_name);
   bool Delete(int64_t id);

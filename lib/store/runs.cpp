@@ -1,14 +1,52 @@
 #include "lib/store/runs.h"
 
+#include <json/json.h>
+
+#include <sstream>
+
 #include "lib/core/clock.h"
 
 namespace kod::store {
+
+using domain::Run;
+using domain::RunStatus;
+using domain::StepResult;
+
 namespace {
 
 constexpr const char* kSelect =
     "SELECT r.seq, r.id, r.repo_id, p.name, r.branch, r.commit_sha, r.trigger_kind, r.files, r.status, "
-    "r.created_at, r.started_at, r.completed_at, r.success, r.duration_ms "
+    "r.created_at, r.started_at, r.completed_at, r.success, r.duration_ms, r.runner_id "
     "FROM workflow_runs r JOIN repos p ON p.id = r.repo_id ";
+
+// A value this version does not know (a corrupt row, or one written by a newer version) is an
+// error of the read, never a guess. Code -1: not a connection error, so it is not retried.
+[[noreturn]] void Corrupt(const std::string& what) { throw db::SqlError(-1, "workflow_runs: " + what); }
+
+// The `files` column: a JSON array of names, or NULL for every workflow file.
+std::optional<std::string> FilesColumn(const std::optional<std::vector<std::string>>& files) {
+  if (!files) return std::nullopt;
+  Json::Value arr(Json::arrayValue);
+  for (const auto& f : *files) arr.append(f);
+  Json::StreamWriterBuilder w;
+  w["indentation"] = "";
+  return Json::writeString(w, arr);
+}
+
+std::optional<std::vector<std::string>> ParseFilesColumn(const std::optional<std::string>& column) {
+  if (!column) return std::nullopt;
+  Json::Value arr;
+  Json::CharReaderBuilder b;
+  std::string errs;
+  std::istringstream in(*column);
+  if (!Json::parseFromStream(b, in, &arr, &errs) || !arr.isArray()) Corrupt("stored file list is corrupt");
+  std::vector<std::string> out;
+  for (const auto& v : arr) {
+    if (!v.isString()) Corrupt("stored file list is corrupt");
+    out.push_back(v.asString());
+  }
+  return out;
+}
 
 Run Read(db::Rows& r) {
   Run run;
@@ -18,15 +56,28 @@ Run Read(db::Rows& r) {
   run.repo_name = r.String(4);
   run.branch = r.String(5);
   run.commit = r.String(6);
-  run.trigger = r.String(7);
-  run.files = r.OptString(8);
-  run.status = r.String(9);
+  const std::string trigger = r.String(7);
+  auto t = domain::ParseRunTrigger(trigger);
+  if (!t) Corrupt("unknown trigger_kind '" + trigger + "'");
+  run.trigger = *t;
+  run.files = ParseFilesColumn(r.OptString(8));
+  const std::string status = r.String(9);
+  auto st = domain::ParseRunStatus(status);
+  if (!st) Corrupt("unknown status '" + status + "'");
+  run.status = *st;
   run.created_at = r.Int64(10);
   run.started_at = r.OptInt64(11);
   run.completed_at = r.OptInt64(12);
   if (auto s = r.OptInt64(13)) run.success = *s != 0;
   run.duration_ms = r.OptInt64(14);
+  run.runner_id = r.OptString(15).value_or("");
   return run;
+}
+
+std::vector<Run> All(db::Rows r) {
+  std::vector<Run> out;
+  while (r.Next()) out.push_back(Read(r));
+  return out;
 }
 
 }  // namespace
@@ -34,12 +85,12 @@ Run Read(db::Rows& r) {
 void RunStore::Insert(Run& run) {
   s_.Prepare("INSERT INTO workflow_runs (id, repo_id, branch, commit_sha, trigger_kind, files, status, created_at) "
              "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)")
-      .Bind(run.id).Bind(run.repo_id).Bind(run.branch).Bind(run.commit).Bind(run.trigger).Bind(run.files)
-      .Bind(run.created_at).Exec();
+      .Bind(run.id).Bind(run.repo_id).Bind(run.branch).Bind(run.commit).Bind(domain::RunTriggerName(run.trigger))
+      .Bind(FilesColumn(run.files)).Bind(run.created_at).Exec();
   db::Rows r = s_.Prepare("SELECT LAST_INSERT_ID()").Query();
   r.Next();
   run.seq = r.Int64(1);
-  run.status = "queued";
+  run.status = RunStatus::Queued;
 }
 
 void RunStore::LoadSteps(Run& run) {
@@ -77,8 +128,7 @@ std::optional<Run> RunStore::FindBySeq(int64_t seq) {
 std::vector<Run> RunStore::List(int64_t repo_id, int limit) {
   db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.repo_id = ? ORDER BY r.seq DESC LIMIT ?")
                    .Bind(repo_id).Bind(static_cast<int64_t>(limit)).Query();
-  std::vector<Run> out;
-  while (r.Next()) out.push_back(Read(r));
+  std::vector<Run> out = All(std::move(r));
   for (Run& run : out) LoadSteps(run);
   return out;
 }
@@ -127,11 +177,11 @@ void RunStore::AppendStep(int64_t run_seq, const StepResult& s) {
   }
 }
 
-bool RunStore::Finish(int64_t run_seq, const std::string& runner_id, const std::string& status, bool success,
+bool RunStore::Finish(int64_t run_seq, const std::string& runner_id, RunStatus status, bool success,
                       int64_t duration_ms, int64_t completed_at) {
   return s_.Prepare("UPDATE workflow_runs SET status = ?, success = ?, duration_ms = ?, completed_at = ? "
                     "WHERE seq = ? AND status = 'running' AND runner_id = ?")
-             .Bind(status).Bind(success).Bind(duration_ms).Bind(completed_at).Bind(run_seq).Bind(runner_id)
+             .Bind(domain::RunStatusName(status)).Bind(success).Bind(duration_ms).Bind(completed_at).Bind(run_seq).Bind(runner_id)
              .Exec() == 1;
 }
 
@@ -141,17 +191,15 @@ void RunStore::Heartbeat(const std::string& runner_id, int64_t now) {
 }
 
 std::vector<Run> RunStore::Stale(int64_t before) {
-  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.status = 'running' AND r.heartbeat_at < ?").Bind(before).Query();
-  std::vector<Run> out;
-  while (r.Next()) out.push_back(Read(r));
-  return out;
+  return All(s_.Prepare(std::string(kSelect) + "WHERE r.status = 'running' AND r.heartbeat_at < ?").Bind(before).Query());
 }
 
 std::vector<Run> RunStore::RunningOf(const std::string& runner_id) {
-  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.status = 'running' AND r.runner_id = ?").Bind(runner_id).Query();
-  std::vector<Run> out;
-  while (r.Next()) out.push_back(Read(r));
-  return out;
+  return All(s_.Prepare(std::string(kSelect) + "WHERE r.status = 'running' AND r.runner_id = ?").Bind(runner_id).Query());
+}
+
+std::vector<Run> RunStore::Running() {
+  return All(s_.Prepare(std::string(kSelect) + "WHERE r.status = 'running'").Query());
 }
 
 bool RunStore::FailAbandoned(int64_t run_seq, const std::string& step_name, const std::string& error, int64_t now,

@@ -2,10 +2,10 @@
 
 namespace kod::store {
 
-std::vector<SecretMeta> SecretStore::List(int64_t repo_id) {
+std::vector<domain::SecretMeta> SecretStore::List(int64_t repo_id) {
   db::Rows r = s_.Prepare("SELECT name, created_at, updated_at FROM secrets WHERE repo_id = ? ORDER BY name")
                    .Bind(repo_id).Query();
-  std::vector<SecretMeta> out;
+  std::vector<domain::SecretMeta> out;
   while (r.Next()) out.push_back({r.String(1), r.Int64(2), r.Int64(3)});
   return out;
 }

@@ -6,15 +6,9 @@
 #include <vector>
 
 #include "lib/db/db.h"
+#include "lib/domain/secret.h"
 
 namespace kod::store {
-
-/// A secret's metadata (the value is never read by this struct's users).
-struct SecretMeta {
-  std::string name;
-  int64_t created_at = 0;
-  int64_t updated_at = 0;
-};
 
 /// The stored key check value of the encryption key (decisions.md §5).
 struct KeyCheck {
@@ -26,7 +20,7 @@ struct KeyCheck {
 class SecretStore {
  public:
   explicit SecretStore(db::Session& s) : s_(s) {}
-  std::vector<SecretMeta> List(int64_t repo_id);
+  std::vector<domain::SecretMeta> List(int64_t repo_id);
   /// Inserts or replaces the ciphertext; an update keeps created_at and sets updated_at = now.
   void Upsert(int64_t repo_id, const std::string& name, const std::string& ciphertext, int64_t now);
   bool Delete(int64_t repo_id, const std::string& name);

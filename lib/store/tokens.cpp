@@ -13,8 +13,8 @@ std::string JoinPermissions(const std::vector<std::string>& p) {
   return out;
 }
 
-Token Read(db::Rows& r) {
-  Token t;
+domain::Token Read(db::Rows& r) {
+  domain::Token t;
   t.id = r.String(1);
   t.name = r.String(2);
   std::stringstream ss(r.String(3));
@@ -29,7 +29,7 @@ Token Read(db::Rows& r) {
 
 }  // namespace
 
-bool TokenStore::Insert(const Token& t, const std::string& hash) {
+bool TokenStore::Insert(const domain::Token& t, const std::string& hash) {
   try {
     s_.Prepare("INSERT INTO tokens (id, name, token_hash, permissions, username, created_at, expires_at) "
                "VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -42,20 +42,18 @@ bool TokenStore::Insert(const Token& t, const std::string& hash) {
   }
 }
 
-std::optional<Token> TokenStore::FindByHash(const std::string& hash) {
+std::optional<HashedToken> TokenStore::FindByHash(const std::string& hash) {
   db::Rows r = s_.Prepare(std::string("SELECT ") + kColumns + ", token_hash FROM tokens WHERE token_hash = ?")
                    .Bind(hash).Query();
   if (!r.Next()) return std::nullopt;
-  Token t = Read(r);
-  t.token_hash = r.String(8);
-  return t;
+  return HashedToken{Read(r), r.String(8)};
 }
 
-std::vector<Token> TokenStore::List(int64_t now) {
+std::vector<domain::Token> TokenStore::List(int64_t now) {
   db::Rows r = s_.Prepare(std::string("SELECT ") + kColumns +
                           " FROM tokens WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, id")
                    .Bind(now).Query();
-  std::vector<Token> out;
+  std::vector<domain::Token> out;
   while (r.Next()) out.push_back(Read(r));
   return out;
 }

@@ -10,6 +10,7 @@
 #include "lib/core/clock.h"
 #include "lib/crypto/random.h"
 #include "lib/service/repos.h"
+#include "lib/store/repos.h"
 #include "lib/store/runs.h"
 #include "tests/store/store_fixture.h"
 
@@ -29,19 +30,19 @@ class RunStoreTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(r.has_value());
     return *r;
   }
-  store::Run Queue(int64_t repo_id) {
-    store::Run run;
+  domain::Run Queue(int64_t repo_id) {
+    domain::Run run;
     run.id = crypto::NewId();
     run.repo_id = repo_id;
     run.branch = "main";
     run.commit = std::string(40, 'a');
-    run.trigger = "api";
+    run.trigger = domain::RunTrigger::Api;
     run.created_at = NowMs();
     store::RunStore(w_->db).Insert(run);
     return run;
   }
-  std::optional<store::Run> Claim(db::Session& s, const std::string& runner) {
-    std::optional<store::Run> out;
+  std::optional<domain::Run> Claim(db::Session& s, const std::string& runner) {
+    std::optional<domain::Run> out;
     Status st = s.Run([&] {
       out = store::RunStore(s).ClaimNext(runner);
       return Status::Ok();
@@ -56,13 +57,13 @@ class RunStoreTest : public CppUnit::TestFixture {
 
   void ClaimsOldestFirstAndOnePerRepository() {
     int64_t a = Repo("a"), b = Repo("b");
-    store::Run a1 = Queue(a), a2 = Queue(a), b1 = Queue(b);
+    domain::Run a1 = Queue(a), a2 = Queue(a), b1 = Queue(b);
     auto first = Claim(w_->db, "r1");
     CPPUNIT_ASSERT(first && first->id == a1.id);
     auto second = Claim(w_->db, "r1");  // a is busy: b's run, not a2
     CPPUNIT_ASSERT(second && second->id == b1.id);
     CPPUNIT_ASSERT(!Claim(w_->db, "r1"));  // both repositories busy
-    CPPUNIT_ASSERT(store::RunStore(w_->db).Finish(first->seq, "r1", "completed", true, 1, NowMs()));
+    CPPUNIT_ASSERT(store::RunStore(w_->db).Finish(first->seq, "r1", domain::RunStatus::Completed, true, 1, NowMs()));
     auto third = Claim(w_->db, "r1");
     CPPUNIT_ASSERT(third && third->id == a2.id);
   }
@@ -82,7 +83,7 @@ class RunStoreTest : public CppUnit::TestFixture {
         const std::string me = "runner" + std::to_string(t);
         int idle = 0;
         while (idle < 20) {
-          std::optional<store::Run> run;
+          std::optional<domain::Run> run;
           Status st = s.Run([&] {
             run = store::RunStore(s).ClaimNext(me);
             return Status::Ok();
@@ -98,7 +99,7 @@ class RunStoreTest : public CppUnit::TestFixture {
                              .Bind(run->repo_id).Query();
             r.Next();
             if (r.Int64(1) != 1) ++overlap;
-            store::RunStore(s).Finish(run->seq, me, "completed", true, 0, NowMs());
+            store::RunStore(s).Finish(run->seq, me, domain::RunStatus::Completed, true, 0, NowMs());
             return Status::Ok();
           });
           std::lock_guard<std::mutex> lock(mu);
@@ -122,11 +123,11 @@ class RunStoreTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(size_t{1}, runs.Stale(NowMs() + 1).size());
     CPPUNIT_ASSERT(runs.FailAbandoned(run->seq, "Runner lost", "gone", NowMs(), NowMs() + 1));
     auto after = runs.FindBySeq(run->seq);
-    CPPUNIT_ASSERT_EQUAL(std::string("failed"), after->status);
+    CPPUNIT_ASSERT(after->status == domain::RunStatus::Failed);
     CPPUNIT_ASSERT_EQUAL(size_t{1}, after->steps.size());
     CPPUNIT_ASSERT_EQUAL(std::string("Runner lost"), after->steps[0].name);
     // The runner coming back cannot overwrite the verdict.
-    CPPUNIT_ASSERT(!runs.Finish(run->seq, "dead-runner", "completed", true, 1, NowMs()));
+    CPPUNIT_ASSERT(!runs.Finish(run->seq, "dead-runner", domain::RunStatus::Completed, true, 1, NowMs()));
   }
 };
 

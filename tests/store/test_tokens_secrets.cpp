@@ -10,6 +10,7 @@
 #include "lib/service/cache.h"
 #include "lib/service/secrets.h"
 #include "lib/service/tokens.h"
+#include "lib/store/repos.h"
 #include "lib/store/secrets.h"
 #include "lib/store/tokens.h"
 #include "tests/store/store_fixture.h"
@@ -63,13 +64,13 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
 
   void LastUsedIsWrittenAtMostOnceAMinute() {
     store::TokenStore tokens(w_->db);
-    store::Token t{"tok000000001", "t", {"repo:read"}, std::nullopt, NowMs(), std::nullopt, std::nullopt, ""};
+    domain::Token t{"tok000000001", "t", {"repo:read"}, std::nullopt, NowMs(), std::nullopt, std::nullopt};
     CPPUNIT_ASSERT(tokens.Insert(t, std::string(64, 'b')));
     tokens.TouchLastUsed(t.id, 1'000'000, 60'000);
     tokens.TouchLastUsed(t.id, 1'030'000, 60'000);  // 30 s later: not written
-    CPPUNIT_ASSERT_EQUAL(int64_t{1'000'000}, *tokens.FindByHash(std::string(64, 'b'))->last_used_at);
+    CPPUNIT_ASSERT_EQUAL(int64_t{1'000'000}, *tokens.FindByHash(std::string(64, 'b'))->token.last_used_at);
     tokens.TouchLastUsed(t.id, 1'060'000, 60'000);  // a minute later: written
-    CPPUNIT_ASSERT_EQUAL(int64_t{1'060'000}, *tokens.FindByHash(std::string(64, 'b'))->last_used_at);
+    CPPUNIT_ASSERT_EQUAL(int64_t{1'060'000}, *tokens.FindByHash(std::string(64, 'b'))->token.last_used_at);
   }
 
   void BootstrapOnlyOnAnEmptyTable() {

@@ -1,0 +1,29 @@
+#include "lib/domain/run.h"
+
+#include "lib/core/enum_names.h"
+
+namespace kod::domain {
+namespace {
+
+constexpr EnumName<RunStatus> kStatusNames[] = {
+    {RunStatus::Queued, "queued"},
+    {RunStatus::Running, "running"},
+    {RunStatus::Completed, "completed"},
+    {RunStatus::Failed, "failed"},
+};
+
+constexpr EnumName<RunTrigger> kTriggerNames[] = {
+    {RunTrigger::Api, "api"},
+    {RunTrigger::Push, "push"},
+};
+
+}  // namespace
+
+const char* RunStatusName(RunStatus status) { return NameOf(kStatusNames, status); }
+std::optional<RunStatus> ParseRunStatus(std::string_view name) { return ValueOf(kStatusNames, name); }
+const char* RunTriggerName(RunTrigger trigger) { return NameOf(kTriggerNames, trigger); }
+std::optional<RunTrigger> ParseRunTrigger(std::string_view name) { return ValueOf(kTriggerNames, name); }
+
+bool IsFinished(RunStatus status) { return status == RunStatus::Completed || status == RunStatus::Failed; }
+
+}  // namespace kod::domain

@@ -1,0 +1,69 @@
+#include "lib/service/execution.h"
+
+#include "lib/core/clock.h"
+#include "lib/store/repos.h"
+#include "lib/store/runs.h"
+
+namespace kod::service {
+
+Result<std::optional<domain::Run>> ClaimNextRun(Env& env, const std::string& runner_id) {
+  return env.db.Get<std::optional<domain::Run>>(
+      [&]() -> Result<std::optional<domain::Run>> { return store::RunStore(env.db).ClaimNext(runner_id); },
+      /*transaction=*/true);
+}
+
+Status Heartbeat(Env& env, const std::string& runner_id) {
+  return env.db.Run([&] {
+    store::RunStore(env.db).Heartbeat(runner_id, NowMs());
+    return Status::Ok();
+  });
+}
+
+Status RecordStep(Env& env, const domain::Run& run, const domain::StepResult& step) {
+  return env.db.Run([&] {
+    store::RunStore(env.db).AppendStep(run.seq, step);
+    return Status::Ok();
+  });
+}
+
+Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, bool success, int64_t duration_ms,
+                 int64_t completed_at) {
+  const domain::RunStatus status = success ? domain::RunStatus::Completed : domain::RunStatus::Failed;
+  return env.db.Run([&] {
+    store::RunStore(env.db).Finish(run.seq, runner_id, status, success, duration_ms, completed_at);
+    return Status::Ok();
+  });
+}
+
+std::string CurrentRepoName(Env& env, const domain::Run& run) {
+  std::string name = run.repo_name;
+  (void)env.db.Run([&] {
+    if (auto repo = store::RepoStore(env.db).FindById(run.repo_id)) name = repo->name;
+    return Status::Ok();
+  });
+  return name;
+}
+
+Result<std::vector<domain::Run>> StaleRuns(Env& env, int64_t before) {
+  return env.db.Get<std::vector<domain::Run>>(
+      [&]() -> Result<std::vector<domain::Run>> { return store::RunStore(env.db).Stale(before); });
+}
+
+Result<std::vector<domain::Run>> RunningRuns(Env& env) {
+  return env.db.Get<std::vector<domain::Run>>(
+      [&]() -> Result<std::vector<domain::Run>> { return store::RunStore(env.db).Running(); });
+}
+
+Result<std::vector<domain::Run>> RunningRunsOf(Env& env, const std::string& runner_id) {
+  return env.db.Get<std::vector<domain::Run>>(
+      [&]() -> Result<std::vector<domain::Run>> { return store::RunStore(env.db).RunningOf(runner_id); });
+}
+
+Result<bool> FailAbandonedRun(Env& env, const domain::Run& run, const std::string& step_name,
+                              const std::string& error, int64_t now, std::optional<int64_t> stale_before) {
+  return env.db.Get<bool>([&]() -> Result<bool> {
+    return store::RunStore(env.db).FailAbandoned(run.seq, step_name, error, now, stale_before);
+  });
+}
+
+}  // namespace kod::service
