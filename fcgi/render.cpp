@@ -73,6 +73,13 @@ Json::Value RunJson(const domain::Run& run) {
   return v;
 }
 
+Json::Value CollaboratorsJson(const std::string& repo_name, const std::vector<std::string>& usernames) {
+  Json::Value v(Json::objectValue);
+  v["repoName"] = repo_name;
+  v["collaborators"] = Strings(usernames);
+  return v;
+}
+
 Json::Value SecretJson(const std::string& repo_name, const domain::SecretMeta& s) {
   Json::Value v(Json::objectValue);
   v["name"] = s.name;

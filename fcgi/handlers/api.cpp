@@ -23,6 +23,17 @@ Result<Json::Value> ObjectBody(Request& rq) {
   return *body;
 }
 
+// The string `field` of the JSON object body (413/400 for the body, 400 "<field> must be a
+// string"), or 400 "<field> is required" when it is absent, or empty unless `allow_empty`.
+Result<std::string> RequiredString(Request& rq, const char* field, bool allow_empty) {
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  auto value = StringField(*body, field);
+  if (!value.ok()) return value.status();
+  if (!*value || (!allow_empty && (*value)->empty())) return InvalidArgument(std::string(field) + " is required");
+  return **value;
+}
+
 Result<service::RepoRef> Repo(Request& rq) { return service::ResolveRepo(rq.env(), rq.principal(), rq.Arg("name")); }
 
 }  // namespace
@@ -164,13 +175,8 @@ Status GetRepo(Request& rq, Response& rs) {
 Status RenameRepo(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
-  if (Status s = service::RequireOwner(*ref, "rename this repository"); !s.ok()) return s;
-  auto body = ObjectBody(rq);
-  if (!body.ok()) return body.status();
-  auto name = StringField(*body, "name");
-  if (!name.ok()) return name.status();
-  if (!*name || (*name)->empty()) return InvalidArgument("name is required");
-  auto repo = service::RenameRepo(rq.env(), *ref, **name);
+  // A parse error is the use case's to report: the owner rule comes first.
+  auto repo = service::RenameRepo(rq.env(), *ref, RequiredString(rq, "name", /*allow_empty=*/false));
   if (!repo.ok()) return repo.status();
   rs.Json(200, RepoJson(rq.env().config, *repo));
   return Status::Ok();
@@ -179,39 +185,31 @@ Status RenameRepo(Request& rq, Response& rs) {
 Status DeleteRepo(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
-  if (Status s = service::RequireOwner(*ref, "delete this repository"); !s.ok()) return s;
   if (Status s = service::DeleteRepo(rq.env(), *ref); !s.ok()) return s;
   rs.Empty(204);
   return Status::Ok();
 }
 
-// ---- collaborators (owner-only, decisions.md §3)
+// ---- collaborators (owner-only: the use cases apply the owner rule)
 
 Status ListCollaborators(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
-  if (Status s = service::RequireOwner(*ref, "list collaborators"); !s.ok()) return s;
-  Json::Value v(Json::objectValue);
-  v["repoName"] = ref->repo.name;
-  v["collaborators"] = Json::Value(Json::arrayValue);
-  for (const auto& u : ref->collaborators) v["collaborators"].append(u);
-  rs.Json(200, v);
+  auto users = service::ListCollaborators(rq.env(), *ref);
+  if (!users.ok()) return users.status();
+  rs.Json(200, CollaboratorsJson(ref->repo.name, *users));
   return Status::Ok();
 }
 
 Status AddCollaborator(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
-  if (Status s = service::RequireOwner(*ref, "add collaborators"); !s.ok()) return s;
-  auto body = ObjectBody(rq);
-  if (!body.ok()) return body.status();
-  auto user = StringField(*body, "username");
-  if (!user.ok()) return user.status();
-  if (!*user) return InvalidArgument("username is required");
-  if (Status s = service::AddCollaborator(rq.env(), *ref, **user); !s.ok()) return s;
+  // A parse error is the use case's to report: the owner rule comes first.
+  auto user = RequiredString(rq, "username", /*allow_empty=*/true);
+  if (Status s = service::AddCollaborator(rq.env(), *ref, user); !s.ok()) return s;
   Json::Value v(Json::objectValue);
   v["repoName"] = ref->repo.name;
-  v["username"] = **user;
+  v["username"] = *user;
   rs.Json(201, v);
   return Status::Ok();
 }
@@ -219,7 +217,6 @@ Status AddCollaborator(Request& rq, Response& rs) {
 Status RemoveCollaborator(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
-  if (Status s = service::RequireOwner(*ref, "remove collaborators"); !s.ok()) return s;
   if (Status s = service::RemoveCollaborator(rq.env(), *ref, rq.Arg("username")); !s.ok()) return s;
   rs.Empty(204);
   return Status::Ok();

@@ -213,7 +213,10 @@ Status ChangeExclusively(Env& env, const RepoRef& ref, const std::function<Statu
 
 }  // namespace
 
-Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name) {
+Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const Result<std::string>& parsed_name) {
+  if (Status s = RequireOwner(ref, "rename this repository"); !s.ok()) return s;
+  if (!parsed_name.ok()) return parsed_name.status();
+  const std::string& new_name = *parsed_name;
   if (Status v = ValidateNewRepoName(new_name); !v.ok()) return v;
   domain::Repo out = ref.repo;
   if (new_name == ref.repo.name) return out;
@@ -243,6 +246,7 @@ Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string&
 }
 
 Status DeleteRepo(Env& env, const RepoRef& ref) {
+  if (Status s = RequireOwner(ref, "delete this repository"); !s.ok()) return s;
   const std::string path = RepoPath(env.config, ref.repo.name);
   const std::string trash = TrashDir(env.config) + "/" + std::to_string(ref.repo.id) + "-" + crypto::NewId();
   std::error_code ec;
@@ -299,7 +303,15 @@ void RecoverTrash(Env& env) {
   }
 }
 
-Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username) {
+Result<std::vector<std::string>> ListCollaborators(Env&, const RepoRef& ref) {
+  if (Status s = RequireOwner(ref, "list collaborators"); !s.ok()) return s;
+  return ref.collaborators;
+}
+
+Status AddCollaborator(Env& env, const RepoRef& ref, const Result<std::string>& parsed_username) {
+  if (Status s = RequireOwner(ref, "add collaborators"); !s.ok()) return s;
+  if (!parsed_username.ok()) return parsed_username.status();
+  const std::string& username = *parsed_username;
   if (!names::IsValidUsername(username)) return InvalidArgument("username must match ^[A-Za-z0-9_-]{1,64}$");
   return Changed(env.db.Run([&]() -> Status {
     return store::CollaboratorStore(env.db).Add(ref.repo.id, username, NowMs())
@@ -309,6 +321,7 @@ Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username
 }
 
 Status RemoveCollaborator(Env& env, const RepoRef& ref, const std::string& username) {
+  if (Status s = RequireOwner(ref, "remove collaborators"); !s.ok()) return s;
   if (!names::IsValidUsername(username)) return NotFound("Collaborator not found");
   return Changed(env.db.Run([&]() -> Status {
     return store::CollaboratorStore(env.db).Remove(ref.repo.id, username) ? Status::Ok()

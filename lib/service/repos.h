@@ -26,7 +26,9 @@ std::string RepoPath(const Config& config, const std::string& name);
 /// an invalid name, a missing repository and a hidden one all give NotFound("Repository not found").
 Result<RepoRef> ResolveRepo(Env& env, const auth::Principal& who, const std::string& name);
 
-/// 403 "Only the repository owner can <what>" unless the principal is admin or owner.
+/// The owner rule: 403 "Only the repository owner can <what>" unless the principal is admin or
+/// owner. The owner-only use cases below (rename, delete, list/add/remove collaborators) apply
+/// it themselves, first: before their input is looked at (403 comes before 400).
 Status RequireOwner(const RepoRef& ref, const std::string& what);
 
 /// Validates a name being created or renamed to: 400 with the rule's message, or the reserved name.
@@ -45,22 +47,29 @@ std::string RepoListKey(const auth::Principal& who);
 /// Branches and HEAD read with libgit2 (decisions.md §4), collaborators as resolved.
 Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
 
-/// Renames row and directory atomically together (one transaction + rename(2) with
-/// RENAME_NOREPLACE; if either fails both are undone). Errors: 400 name rules, 409 taken.
-Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const std::string& new_name);
+/// Owner-only. Renames row and directory atomically together (one transaction + rename(2) with
+/// RENAME_NOREPLACE; if either fails both are undone). `new_name` is the name as parsed from the
+/// request, or the Status saying why it could not be (returned after the owner rule).
+/// Errors: 403 owner rule, then the parse error, 400 name rules, 409 taken or a push in progress.
+Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const Result<std::string>& new_name);
 
-/// Moves the directory aside atomically, deletes the row (collaborators, secrets and runs
-/// cascade), commits, then removes the moved directory. RecoverTrash() finishes or undoes a
-/// delete that a crash interrupted.
+/// Owner-only. Moves the directory aside atomically, deletes the row (collaborators, secrets and
+/// runs cascade), commits, then removes the moved directory. RecoverTrash() finishes or undoes a
+/// delete that a crash interrupted. Errors: 403 owner rule, 409 a push in progress.
 Status DeleteRepo(Env& env, const RepoRef& ref);
 
 /// At start: trash entries whose repository row still exists are moved back (the delete never
 /// committed); the others are removed.
 void RecoverTrash(Env& env);
 
-/// 400 username rule; 409 "Collaborator already exists".
-Status AddCollaborator(Env& env, const RepoRef& ref, const std::string& username);
-/// 404 when the username is invalid or not a collaborator.
+/// Owner-only. The repository's collaborators (usernames, sorted), as read when `ref` was
+/// resolved. Errors: 403 owner rule.
+Result<std::vector<std::string>> ListCollaborators(Env& env, const RepoRef& ref);
+/// Owner-only. `username` as parsed from the request, or the Status saying why it could not be
+/// (returned after the owner rule). Errors: 403, the parse error, 400 username rule,
+/// 409 "Collaborator already exists".
+Status AddCollaborator(Env& env, const RepoRef& ref, const Result<std::string>& username);
+/// Owner-only. Errors: 403; 404 when the username is invalid or not a collaborator.
 Status RemoveCollaborator(Env& env, const RepoRef& ref, const std::string& username);
 
 /// A repository's in-use lock (flock on <repos_dir>/.locks/<id>.lock, keyed by the id so it

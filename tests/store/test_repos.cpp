@@ -16,6 +16,12 @@ namespace fs = std::filesystem;
 namespace {
 Status InjectedFault() { return Internal("injected fault"); }
 auth::Principal Admin() { return auth::Principal{"admintoken01", {auth::Permission::Admin}, std::nullopt}; }
+// A system token (no username): reads every repository, owns none it did not create.
+auth::Principal System() {
+  return auth::Principal{"systemtoken1", {auth::Permission::RepoWrite, auth::Permission::RepoDelete,
+                                          auth::Permission::CollaboratorRead, auth::Permission::CollaboratorWrite},
+                         std::nullopt};
+}
 }  // namespace
 
 class RepoStoreTest : public CppUnit::TestFixture {
@@ -29,6 +35,7 @@ class RepoStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(DeleteCascadesAndRecreateInheritsNothing);
   CPPUNIT_TEST(InterruptedDeleteIsRecovered);
   CPPUNIT_TEST(RenameAndDeleteWaitForAPushAndThenRefuse);
+  CPPUNIT_TEST(OwnerOnlyUseCasesRefuseOthersBeforeLookingAtTheirInput);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<test::StoreWorld> w_;
@@ -88,8 +95,8 @@ class RepoStoreTest : public CppUnit::TestFixture {
 
   void RenameMovesRowDirectoryAndKeepsChildren() {
     CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "old").ok());
-    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("old"), "alice").ok());
-    auto renamed = service::RenameRepo(w_->env, Ref("old"), "new");
+    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("old"), std::string("alice")).ok());
+    auto renamed = service::RenameRepo(w_->env, Ref("old"), std::string("new"));
     CPPUNIT_ASSERT(renamed.ok());
     CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/old.git"));
     CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/new.git/HEAD"));
@@ -100,7 +107,7 @@ class RepoStoreTest : public CppUnit::TestFixture {
   void RenameFailureBetweenDbAndDiskUndoesBoth() {
     CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "keep").ok());
     service::g_fault_between_db_and_disk = InjectedFault;
-    auto r = service::RenameRepo(w_->env, Ref("keep"), "moved");
+    auto r = service::RenameRepo(w_->env, Ref("keep"), std::string("moved"));
     service::g_fault_between_db_and_disk = nullptr;
     CPPUNIT_ASSERT(!r.ok());
     CPPUNIT_ASSERT(service::ResolveRepo(w_->env, Admin(), "keep").ok());    // row rolled back
@@ -111,7 +118,7 @@ class RepoStoreTest : public CppUnit::TestFixture {
 
   void DeleteFailureBetweenDbAndDiskKeepsBoth() {
     CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "survivor").ok());
-    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("survivor"), "bob").ok());
+    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("survivor"), std::string("bob")).ok());
     service::g_fault_between_db_and_disk = InjectedFault;
     Status s = service::DeleteRepo(w_->env, Ref("survivor"));
     service::g_fault_between_db_and_disk = nullptr;
@@ -122,7 +129,7 @@ class RepoStoreTest : public CppUnit::TestFixture {
 
   void DeleteCascadesAndRecreateInheritsNothing() {
     CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "phoenix").ok());
-    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("phoenix"), "carol").ok());
+    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("phoenix"), std::string("carol")).ok());
     CPPUNIT_ASSERT(service::DeleteRepo(w_->env, Ref("phoenix")).ok());
     CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/phoenix.git"));
     CPPUNIT_ASSERT(fs::is_empty(w_->config.repos_dir + "/.trash"));
@@ -139,7 +146,7 @@ class RepoStoreTest : public CppUnit::TestFixture {
     {
       auto push = service::RepoLock::Shared(w_->config, ref.repo.id);  // as the git bridge holds it
       CPPUNIT_ASSERT(push.ok());
-      auto renamed = service::RenameRepo(w_->env, ref, "moved-away");
+      auto renamed = service::RenameRepo(w_->env, ref, std::string("moved-away"));
       CPPUNIT_ASSERT(!renamed.ok());
       CPPUNIT_ASSERT(renamed.status().code == Code::Conflict);
       Status deleted = service::DeleteRepo(w_->env, ref);
@@ -147,10 +154,35 @@ class RepoStoreTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/pushed.git/HEAD"));  // untouched
     }
     // The push is over: both go through.
-    auto renamed = service::RenameRepo(w_->env, ref, "moved-away");
+    auto renamed = service::RenameRepo(w_->env, ref, std::string("moved-away"));
     CPPUNIT_ASSERT(renamed.ok());
     CPPUNIT_ASSERT(service::DeleteRepo(w_->env, Ref("moved-away")).ok());
     CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/.locks/" + std::to_string(ref.repo.id) + ".lock"));
+  }
+
+  void OwnerOnlyUseCasesRefuseOthersBeforeLookingAtTheirInput() {
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "owned").ok());
+    CPPUNIT_ASSERT(service::AddCollaborator(w_->env, Ref("owned"), std::string("dave")).ok());
+    auto other = service::ResolveRepo(w_->env, System(), "owned");
+    CPPUNIT_ASSERT(other.ok() && other->access == auth::RepoAccess::Read);
+    const Status bad_input = InvalidArgument("name is required");
+    auto expect_owner_rule = [](const Status& s, const std::string& what) {
+      CPPUNIT_ASSERT_MESSAGE(what + ": " + s.message, s.code == Code::PermissionDenied);
+      CPPUNIT_ASSERT_EQUAL("Only the repository owner can " + what, s.message);
+    };
+    expect_owner_rule(service::RenameRepo(w_->env, *other, bad_input).status(), "rename this repository");
+    expect_owner_rule(service::RenameRepo(w_->env, *other, std::string("taken")).status(), "rename this repository");
+    expect_owner_rule(service::DeleteRepo(w_->env, *other), "delete this repository");
+    expect_owner_rule(service::ListCollaborators(w_->env, *other).status(), "list collaborators");
+    expect_owner_rule(service::AddCollaborator(w_->env, *other, bad_input), "add collaborators");
+    expect_owner_rule(service::RemoveCollaborator(w_->env, *other, "dave"), "remove collaborators");
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/owned.git/HEAD"));  // nothing changed
+    CPPUNIT_ASSERT(Ref("owned").collaborators == std::vector<std::string>{"dave"});
+    // The owner gets past the rule to the input error, then to the result.
+    CPPUNIT_ASSERT_EQUAL(bad_input.message, service::RenameRepo(w_->env, Ref("owned"), bad_input).status().message);
+    CPPUNIT_ASSERT_EQUAL(bad_input.message, service::AddCollaborator(w_->env, Ref("owned"), bad_input).message);
+    auto listed = service::ListCollaborators(w_->env, Ref("owned"));
+    CPPUNIT_ASSERT(listed.ok() && *listed == std::vector<std::string>{"dave"});
   }
 
   void InterruptedDeleteIsRecovered() {

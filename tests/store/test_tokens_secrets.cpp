@@ -145,7 +145,7 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
     auto ref = service::ResolveRepo(w_->env, admin, "before");
     const std::string value = "multi\nline \xe2\x9c\x93 value";
     CPPUNIT_ASSERT(service::PutSecret(w_->env, *ref, "DEPLOY", &value).ok());
-    CPPUNIT_ASSERT(service::RenameRepo(w_->env, *ref, "after").ok());
+    CPPUNIT_ASSERT(service::RenameRepo(w_->env, *ref, std::string("after")).ok());
     auto plain = service::SecretsForRun(w_->env, ref->repo.id);
     CPPUNIT_ASSERT(plain.ok());
     CPPUNIT_ASSERT_EQUAL(value, plain->at("DEPLOY"));
