@@ -143,7 +143,9 @@ void Dispatch(Request& rq, Response& rs) {
     auto who = service::Authenticate(rq.env(), rq.Param("HTTP_AUTHORIZATION"));
     if (!who.ok()) return rs.Error(who.status());
     rq.principal() = std::move(*who);
-    auth::Permission needed = route->permission;
+    // Permission, Admin and GitService routes name their permission (a unit test walks the
+    // table); were one missing, only an admin would pass.
+    auth::Permission needed = route->permission.value_or(auth::Permission::Admin);
     if (route->guard == Guard::GitService)
       needed = rq.QueryValue("service") == std::optional<std::string>("git-receive-pack") ? auth::Permission::RepoWrite
                                                                                            : auth::Permission::RepoRead;

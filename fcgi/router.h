@@ -16,14 +16,18 @@ using Handler = Status (*)(Request&, Response&);
 /// any valid token and no particular permission (e.g. /limits).
 enum class Guard { Public, Token, Permission, Admin, GitService };
 
+/// The `permission` of Public and Token routes: they need none.
+inline constexpr std::optional<auth::Permission> kNoPermission = std::nullopt;
+
 /// One row of the table. Pattern segments: literals, ":arg", or ":arg.git" (a segment ending in
-/// ".git", the prefix captured). GitService: the permission follows `?service=` (git-receive-pack
-/// → repo:write, otherwise repo:read; decisions.md §8).
+/// ".git", the prefix captured). `permission` is what the principal needs: none for Public and
+/// Token routes, one for every other route. GitService: the permission follows `?service=`
+/// (git-receive-pack → repo:write, otherwise repo:read; decisions.md §8).
 struct Route {
   const char* method;
   const char* pattern;
   Guard guard;
-  auth::Permission permission;
+  std::optional<auth::Permission> permission;
   Handler handler;
 };
 

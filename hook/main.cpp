@@ -26,9 +26,9 @@ int main(int argc, char** argv) {
   const char* repo_id = std::getenv("KOD_HOOK_REPO_ID");
   const char* repo_name = std::getenv("KOD_HOOK_REPO_NAME");
   if (repo_id == nullptr || repo_name == nullptr) return 0;  // not pushed through Kod: nothing to do
-  bool explicit_path = false;
-  std::string path = kod::ConfigPath(argc, argv, &explicit_path);
-  auto config = kod::LoadConfig(path, false, kod::ExecutableDir());
+  // A missing file is not an error here: the bridge passes the settings the hook needs in its
+  // environment.
+  auto config = kod::LoadConfig(kod::ConfigPath(argc, argv, nullptr), /*must_exist=*/false, kod::ExecutableDir());
   if (!config.ok()) {
     std::printf("Kod: workflow runs not queued: %s\n", config.status().message.c_str());
     return 0;

@@ -87,14 +87,16 @@ std::string Trim(std::string s) {
 }  // namespace
 
 std::string ConfigPath(int argc, char** argv, bool* explicit_path) {
-  *explicit_path = true;
+  bool ignored = false;
+  bool& is_explicit = explicit_path ? *explicit_path : ignored;
+  is_explicit = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) return argv[i + 1];
     if (a.rfind("--config=", 0) == 0) return a.substr(9);
   }
   if (const char* env = std::getenv("KOD_CONFIG"); env && *env) return env;
-  *explicit_path = false;
+  is_explicit = false;
   return "/etc/kod/kod.ini";
 }
 

@@ -44,7 +44,8 @@ struct Config {
 };
 
 /// The config path from argv (`--config PATH` or `--config=PATH`), else $KOD_CONFIG, else
-/// /etc/kod/kod.ini. `explicit_path` is set when the path came from argv or the environment.
+/// /etc/kod/kod.ini. `explicit_path` (may be null) is set when the path came from argv or the
+/// environment.
 std::string ConfigPath(int argc, char** argv, bool* explicit_path);
 
 /// Loads the file at `path` (a missing file is an error only when `must_exist`), applies the

@@ -33,10 +33,6 @@ std::optional<int64_t> RepoStore::Insert(const std::string& name, const std::str
   return r.Int64(1);
 }
 
-std::optional<Repo> RepoStore::FindByName(const std::string& name) {
-  return One(s_.Prepare(std::string(kSelect) + "WHERE name = ?").Bind(name).Query());
-}
-
 std::optional<std::pair<Repo, std::vector<std::string>>> RepoStore::FindByNameWithCollaborators(
     const std::string& name) {
   // Usernames match ^[A-Za-z0-9_-]+$, so a newline separates them unambiguously.
@@ -86,13 +82,6 @@ bool RepoStore::Rename(int64_t id, const std::string& new_name) {
 
 bool RepoStore::Delete(int64_t id) { return s_.Prepare("DELETE FROM repos WHERE id = ?").Bind(id).Exec() > 0; }
 
-std::vector<std::string> CollaboratorStore::List(int64_t repo_id) {
-  db::Rows r = s_.Prepare("SELECT username FROM collaborators WHERE repo_id = ? ORDER BY username").Bind(repo_id).Query();
-  std::vector<std::string> out;
-  while (r.Next()) out.push_back(r.String(1));
-  return out;
-}
-
 bool CollaboratorStore::Add(int64_t repo_id, const std::string& username, int64_t now) {
   try {
     s_.Prepare("INSERT INTO collaborators (repo_id, username, created_at) VALUES (?, ?, ?)")
@@ -106,11 +95,6 @@ bool CollaboratorStore::Add(int64_t repo_id, const std::string& username, int64_
 
 bool CollaboratorStore::Remove(int64_t repo_id, const std::string& username) {
   return s_.Prepare("DELETE FROM collaborators WHERE repo_id = ? AND username = ?").Bind(repo_id).Bind(username).Exec() > 0;
-}
-
-bool CollaboratorStore::IsCollaborator(int64_t repo_id, const std::string& username) {
-  db::Rows r = s_.Prepare("SELECT 1 FROM collaborators WHERE repo_id = ? AND username = ?").Bind(repo_id).Bind(username).Query();
-  return r.Next();
 }
 
 bool CollaboratorStore::ExistsAnywhere(const std::string& username) {

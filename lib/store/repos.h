@@ -16,16 +16,17 @@ class RepoStore {
   explicit RepoStore(db::Session& s) : s_(s) {}
   /// Inserts a row; returns its id, or nullopt when the name is taken (unique index, no race).
   std::optional<int64_t> Insert(const std::string& name, const std::string& owner_token_id, int64_t created_at);
-  std::optional<domain::Repo> FindByName(const std::string& name);
-  /// FindByName plus the repository's collaborators (sorted), in one round trip: every
+  /// The repository named `name` with its collaborators (sorted), in one round trip: every
   /// repository-scoped request needs both for the visibility rule.
   std::optional<std::pair<domain::Repo, std::vector<std::string>>> FindByNameWithCollaborators(const std::string& name);
-  /// Same, taking a row lock (SELECT … FOR UPDATE) inside a transaction.
+  /// The repository named `name` (without collaborators), taking its row lock (SELECT … FOR
+  /// UPDATE): call inside a transaction.
   std::optional<domain::Repo> LockByName(const std::string& name);
   std::optional<domain::Repo> FindById(int64_t id);
-  /// Repositories in name order. With `username`, only those the linked token may see:
-  /// owned by `owner_token_id` or having `username` as a collaborator.
+  /// Every repository, in name order.
   std::vector<domain::Repo> List();
+  /// The repositories a linked token may see, in name order: owned by `owner_token_id` or having
+  /// `username` as a collaborator.
   std::vector<domain::Repo> ListVisibleTo(const std::string& owner_token_id, const std::string& username);
   /// False when `new_name` is taken.
   bool Rename(int64_t id, const std::string& new_name);
@@ -38,13 +39,10 @@ class RepoStore {
 class CollaboratorStore {
  public:
   explicit CollaboratorStore(db::Session& s) : s_(s) {}
-  /// Usernames of the repository's collaborators, sorted.
-  std::vector<std::string> List(int64_t repo_id);
   /// False when already a collaborator.
   bool Add(int64_t repo_id, const std::string& username, int64_t now);
   /// False when not a collaborator.
   bool Remove(int64_t repo_id, const std::string& username);
-  bool IsCollaborator(int64_t repo_id, const std::string& username);
   /// True if `username` is a collaborator on at least one repository (decisions §2).
   bool ExistsAnywhere(const std::string& username);
 

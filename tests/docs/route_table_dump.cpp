@@ -14,7 +14,7 @@ int main() {
       case Guard::Token: permission = "authenticated"; break;
       case Guard::Admin: permission = "admin"; break;
       case Guard::GitService: permission = "repo:read|repo:write"; break;
-      case Guard::Permission: permission = kod::auth::PermissionName(r.permission); break;
+      case Guard::Permission: permission = r.permission ? kod::auth::PermissionName(*r.permission) : "none"; break;
     }
     std::cout << r.method << ' ' << r.pattern << ' ' << permission << '\n';
   }

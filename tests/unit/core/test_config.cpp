@@ -14,6 +14,7 @@ class ConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(BadValuesNameTheKey);
   CPPUNIT_TEST(MissingExplicitFileIsAnError);
   CPPUNIT_TEST(KeyFileIsRead);
+  CPPUNIT_TEST(ConfigPathFromArgvEnvironmentOrDefault);
   CPPUNIT_TEST_SUITE_END();
 
   std::string dir_;
@@ -28,11 +29,29 @@ class ConfigTest : public CppUnit::TestFixture {
   void setUp() override {
     char tmpl[] = "/tmp/kod-config-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    for (const char* v : {"KOD_WORKERS", "KOD_DB_PORT", "KOD_SOCKET", "KOD_LOG_LEVEL", "KOD_ENCRYPTION_KEY",
+    for (const char* v : {"KOD_CONFIG", "KOD_WORKERS", "KOD_DB_PORT", "KOD_SOCKET", "KOD_LOG_LEVEL", "KOD_ENCRYPTION_KEY",
                           "KOD_ENCRYPTION_KEY_FILE", "KOD_ADMIN_TOKEN", "KOD_SOCKET_MODE"})
       unsetenv(v);
   }
   void tearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+  void ConfigPathFromArgvEnvironmentOrDefault() {
+    char prog[] = "kod", flag[] = "--config", path[] = "/x/kod.ini", joined[] = "--config=/y/kod.ini";
+    char* with_flag[] = {prog, flag, path};
+    char* with_joined[] = {prog, joined};
+    char* bare[] = {prog};
+    bool is_explicit = false;
+    CPPUNIT_ASSERT_EQUAL(std::string("/x/kod.ini"), kod::ConfigPath(3, with_flag, &is_explicit));
+    CPPUNIT_ASSERT(is_explicit);
+    CPPUNIT_ASSERT_EQUAL(std::string("/y/kod.ini"), kod::ConfigPath(2, with_joined, nullptr));
+    setenv("KOD_CONFIG", "/z/kod.ini", 1);
+    CPPUNIT_ASSERT_EQUAL(std::string("/z/kod.ini"), kod::ConfigPath(1, bare, &is_explicit));
+    CPPUNIT_ASSERT(is_explicit);
+    unsetenv("KOD_CONFIG");
+    CPPUNIT_ASSERT_EQUAL(std::string("/etc/kod/kod.ini"), kod::ConfigPath(1, bare, &is_explicit));
+    CPPUNIT_ASSERT(!is_explicit);
+    CPPUNIT_ASSERT_EQUAL(std::string("/etc/kod/kod.ini"), kod::ConfigPath(1, bare, nullptr));  // null is allowed
+  }
 
   void DefaultsWithoutFile() {
     auto c = kod::LoadConfig(dir_ + "/absent.ini", false, "/opt/kod");

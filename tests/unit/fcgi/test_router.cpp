@@ -18,6 +18,9 @@ class RouterTest : public CppUnit::TestFixture {
   void EveryRouteButHealthIsGuarded() {
     for (const Route& r : Routes()) {
       if (r.guard == Guard::Public) CPPUNIT_ASSERT_EQUAL(std::string("/health"), std::string(r.pattern));
+      // Public and Token routes need no permission; every other one names the permission it needs.
+      const bool needs_none = r.guard == Guard::Public || r.guard == Guard::Token;
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(r.pattern, needs_none, !r.permission.has_value());
       if (std::string(r.pattern).rfind("/tokens", 0) == 0) CPPUNIT_ASSERT(r.guard == Guard::Admin);
     }
   }
