@@ -1,15 +1,23 @@
 #include "lib/auth/permissions.h"
 
 #include <algorithm>
-#include <array>
 
+#include "lib/core/enum_names.h"
 #include "lib/crypto/digest.h"
 
 namespace kod::auth {
 namespace {
-constexpr std::array<const char*, 10> kNames = {
-    "repo:read",     "repo:write",       "repo:delete",  "collaborator:read", "collaborator:write",
-    "workflow:read", "workflow:trigger", "secrets:read", "secrets:write",     "admin",
+constexpr EnumName<Permission> kPermissionNames[] = {
+    {Permission::RepoRead, "repo:read"},
+    {Permission::RepoWrite, "repo:write"},
+    {Permission::RepoDelete, "repo:delete"},
+    {Permission::CollaboratorRead, "collaborator:read"},
+    {Permission::CollaboratorWrite, "collaborator:write"},
+    {Permission::WorkflowRead, "workflow:read"},
+    {Permission::WorkflowTrigger, "workflow:trigger"},
+    {Permission::SecretsRead, "secrets:read"},
+    {Permission::SecretsWrite, "secrets:write"},
+    {Permission::Admin, "admin"},
 };
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -21,13 +29,9 @@ bool IEquals(std::string_view a, std::string_view b) {
 constexpr size_t kMaxTokenLength = 512;  // far above kod_ + 32; bounds the work on hostile input
 }  // namespace
 
-std::optional<Permission> ParsePermission(std::string_view name) {
-  for (size_t i = 0; i < kNames.size(); ++i)
-    if (name == kNames[i]) return static_cast<Permission>(i);
-  return std::nullopt;
-}
+std::optional<Permission> ParsePermission(std::string_view name) { return ValueOf(kPermissionNames, name); }
 
-const char* PermissionName(Permission p) { return kNames[static_cast<size_t>(p)]; }
+const char* PermissionName(Permission p) { return NameOf(kPermissionNames, p); }
 
 bool Principal::Has(Permission p) const {
   for (Permission q : permissions)

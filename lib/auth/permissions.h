@@ -14,8 +14,9 @@ enum class Permission {
   WorkflowRead, WorkflowTrigger, SecretsRead, SecretsWrite, Admin,
 };
 
-/// "repo:read" → Permission::RepoRead; nullopt for an unknown name.
+/// "repo:read" → Permission::RepoRead; nullopt for an unknown name (exact, case-sensitive).
 std::optional<Permission> ParsePermission(std::string_view name);
+/// Permission::RepoRead → "repo:read": the name tokens carry and the API shows.
 const char* PermissionName(Permission p);
 
 /// Who a request acts as: an authenticated token (never its value).

@@ -1,6 +1,9 @@
 // lib/auth: credential parsing (decisions.md §1, §8) and the access model (decisions.md §3).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <iterator>
+#include <string>
+
 #include "lib/auth/permissions.h"
 #include "lib/crypto/digest.h"
 
@@ -11,6 +14,7 @@ class AuthTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(BearerAndBasicGiveTheSameToken);
   CPPUNIT_TEST(MalformedHeadersGiveNothing);
   CPPUNIT_TEST(AdminImpliesEverything);
+  CPPUNIT_TEST(EveryPermissionHasItsOneName);
   CPPUNIT_TEST(AccessMatrix);
   CPPUNIT_TEST_SUITE_END();
 
@@ -49,6 +53,19 @@ class AuthTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(!reader.IsAdmin());
     CPPUNIT_ASSERT(ParsePermission("secrets:write") == Permission::SecretsWrite);
     CPPUNIT_ASSERT(!ParsePermission("repo:admin"));
+  }
+
+  void EveryPermissionHasItsOneName() {
+    const char* expected[] = {"repo:read",     "repo:write",       "repo:delete",  "collaborator:read",
+                              "collaborator:write", "workflow:read", "workflow:trigger", "secrets:read",
+                              "secrets:write", "admin"};
+    CPPUNIT_ASSERT_EQUAL(static_cast<int>(Permission::Admin) + 1, static_cast<int>(std::size(expected)));
+    for (int i = 0; i <= static_cast<int>(Permission::Admin); ++i) {
+      const Permission p = static_cast<Permission>(i);
+      CPPUNIT_ASSERT_EQUAL(std::string(expected[i]), std::string(PermissionName(p)));
+      CPPUNIT_ASSERT(ParsePermission(expected[i]) == p);
+    }
+    CPPUNIT_ASSERT(!ParsePermission("Admin"));
   }
 
   void AccessMatrix() {
