@@ -30,7 +30,10 @@ namespace {
 
 constexpr int64_t kHeartbeatMs = 2000;
 constexpr int64_t kStaleMs = 15000;  // a runner that has not beaten for this long is dead
+constexpr int64_t kReapIntervalMs = 5000;
 constexpr int kPollFallbackMs = 1000;
+constexpr int kSleepSliceMs = 100;   // sleeps are cut in slices so a SIGTERM is seen at once
+constexpr int kStopWaitMs = 3000;    // on SIGTERM, how long executors get to record their step
 
 std::string Hostname() {
   char buf[256] = {};
@@ -201,11 +204,12 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
     int64_t last_reap = 0;
     while (!g_stop) {
       (void)service::Heartbeat(hb.env(), self);
-      if (MonotonicMs() - last_reap > 5000) {
+      if (MonotonicMs() - last_reap > kReapIntervalMs) {
         ReapAbandoned(hb.env(), self);
         last_reap = MonotonicMs();
       }
-      for (int i = 0; i < kHeartbeatMs / 100 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < kHeartbeatMs / kSleepSliceMs && !g_stop; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(kSleepSliceMs));
     }
   });
 
@@ -241,7 +245,8 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   log::Info("stopping: killing running steps");
   queue_cv.notify_all();
   for (int round = 0; round < 2; ++round) KillDescendants();
-  for (int i = 0; i < 30 && busy.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < kStopWaitMs / kSleepSliceMs && busy.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSleepSliceMs));
   if (auto mine = service::RunningRunsOf(dispatcher.env(), self); mine.ok()) {
     for (const domain::Run& r : *mine) {
       (void)service::FailAbandonedRun(dispatcher.env(), r, "Runner stopped",

@@ -16,9 +16,10 @@ namespace kod::runner {
 /// runner on the same host tell at once that another runner's process is gone).
 std::string MakeRunnerId();
 
-/// Runs until SIGTERM/SIGINT. On SIGTERM it claims nothing new, kills the running steps, marks
-/// their runs failed ("Runner stopped") and returns. `key` may be null (no secrets configured).
-/// Returns the process exit code.
+/// Runs until SIGTERM/SIGINT. Then it claims nothing new, kills the running steps, marks their
+/// runs failed ("Runner stopped") and ends the process with _exit(0) (its executor threads are
+/// not joined). `key` may be null (no secrets configured). Returns only when it cannot start
+/// (1: no wake-up pipe).
 int RunDaemon(const Config& config, const crypto::SecretKey* key);
 
 }  // namespace kod::runner

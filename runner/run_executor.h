@@ -9,12 +9,6 @@
 
 namespace kod::runner {
 
-/// Runs `run` (already claimed by `runner_id`, status running) to the end: checks out the pinned
-/// commit into a fresh workspace (libgit2, no network), parses each workflow file (a parse error
-/// fails the run with one step "Setup" whose error is "<file>:<line>: <problem>"), runs the steps
-/// in order with the clean environment of decisions.md §7 plus the repository's secrets (masked in
-/// output), records each step as it finishes, marks the run completed or failed, and removes the
-/// workspace. Database errors while recording are logged; the reaper fails a run left running.
 /// How this executor runs a run: its runner's id, the user its steps run as (uid/gid -1: the
 /// runner's own), and whether the runner is stopping (then no further step starts and the run is
 /// left to the runner's stop path, which fails it).
@@ -25,6 +19,13 @@ struct RunContext {
   std::function<bool()> stopping = [] { return false; };
 };
 
+/// Runs `run` (already claimed by `ctx.runner_id`, status running) to the end: checks out the
+/// pinned commit into a fresh workspace (libgit2, no network), parses each workflow file (a parse
+/// error fails the run with one step "Setup" whose error is "<file>:<line>: <problem>"), runs the
+/// steps in order with the clean environment of decisions.md §7 plus the repository's secrets
+/// (masked in output), records each step as it finishes, marks the run completed or failed, and
+/// removes the workspace. Database errors while recording are logged; the reaper fails a run left
+/// running.
 void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx);
 
 }  // namespace kod::runner

@@ -40,10 +40,11 @@ Result<service::RepoRef> Repo(Request& rq) { return service::ResolveRepo(rq.env(
 
 Status Health(Request& rq, Response& rs) {
   // decisions.md §1: cheap; the database check may be reused for up to 1 s.
-  static int64_t checked_at = -1'000'000;
+  constexpr int64_t kReuseMs = 1000;
+  static std::optional<int64_t> checked_at;
   static bool healthy = false;
   int64_t now = MonotonicMs();
-  if (now - checked_at >= 1000) {
+  if (!checked_at || now - *checked_at >= kReuseMs) {
     healthy = service::DatabaseReachable(rq.env());
     checked_at = now;
   }
@@ -109,7 +110,7 @@ Status CreateToken(Request& rq, Response& rs) {
   if (!perms.ok()) return InvalidArgument("permissions must be an array of permission names");
   req.permissions = *perms;
   auto days = IntegerField(*body, "expiresInDays");
-  if (!days.ok()) return InvalidArgument("expiresInDays must be an integer from 1 to 365");
+  if (!days.ok()) return InvalidArgument(service::kExpiresInDaysRule);
   req.expires_in_days = *days;
   auto user = StringField(*body, "username");
   if (!user.ok()) return user.status();

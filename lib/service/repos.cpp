@@ -63,7 +63,8 @@ Result<int> OpenLock(const Config& c, int64_t repo_id) {
   return fd;
 }
 
-constexpr int kRenameDeleteWaitMs = 5000;
+constexpr int kRenameDeleteWaitMs = 5000;  // how long rename/delete wait for a push to end
+constexpr int kLockPollMs = 20;            // how often they look meanwhile
 
 }  // namespace
 
@@ -97,7 +98,7 @@ Result<RepoLock> RepoLock::Exclusive(const Config& config, int64_t repo_id, int 
   while (::flock(*fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) return Internal(std::string("repository lock: ") + std::strerror(errno));
     if (MonotonicMs() >= deadline) return Conflict("Repository is busy: a push is in progress");
-    ::usleep(20 * 1000);
+    ::usleep(kLockPollMs * 1000);
   }
   return lock;
 }

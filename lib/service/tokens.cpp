@@ -19,6 +19,7 @@ namespace {
 
 constexpr int64_t kLastUsedIntervalMs = 60'000;
 constexpr int64_t kDayMs = 86'400'000;
+constexpr size_t kMaxTouchedTokens = 10'000;  // LastTouched() is cleared beyond this
 
 auth::Principal ToPrincipal(const domain::Token& t) {
   auth::Principal p;
@@ -86,7 +87,7 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
           return Status::Ok();
         }).ok())
       MetadataChanged();  // GET /tokens shows lastUsedAt
-    if (LastTouched().size() > 10000) LastTouched().clear();
+    if (LastTouched().size() > kMaxTouchedTokens) LastTouched().clear();
   }
   return ToPrincipal(*found);
 }
@@ -100,8 +101,8 @@ Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
     if (!auth::ParsePermission(p)) return InvalidArgument("Invalid permission: " + p);
     if (std::find(perms.begin(), perms.end(), p) == perms.end()) perms.push_back(p);  // a set, in given order
   }
-  if (req.expires_in_days && (*req.expires_in_days < 1 || *req.expires_in_days > 365))
-    return InvalidArgument("expiresInDays must be an integer from 1 to 365");
+  if (req.expires_in_days && (*req.expires_in_days < 1 || *req.expires_in_days > kMaxTokenExpiresInDays))
+    return InvalidArgument(kExpiresInDaysRule);
   if (req.username && !names::IsValidUsername(*req.username))
     return InvalidArgument("username must match ^[A-Za-z0-9_-]{1,64}$");
 

@@ -17,11 +17,15 @@ namespace kod::service {
 /// most once a minute. Errors: Unauthenticated ("Unauthorized"), Unavailable (database down).
 Result<auth::Principal> Authenticate(Env& env, std::string_view authorization);
 
+/// expiresInDays: 1 to this many days; the 400 for any other value (or JSON type).
+inline constexpr int64_t kMaxTokenExpiresInDays = 365;
+inline constexpr char kExpiresInDaysRule[] = "expiresInDays must be an integer from 1 to 365";
+
 /// The fields of POST /tokens after JSON type checks (decisions.md §2).
 struct NewToken {
   std::string name;
   std::optional<std::vector<std::string>> permissions;  // default ["repo:read","repo:write"]
-  std::optional<int64_t> expires_in_days;               // 1–365
+  std::optional<int64_t> expires_in_days;               // 1–kMaxTokenExpiresInDays
   std::optional<std::string> username;
 };
 
