@@ -34,6 +34,8 @@ std::vector<Key> Keys(Config& c) {
       {"database", "user", "KOD_DB_USER", Kind::Text, &c.db_user},
       {"database", "password", "KOD_DB_PASSWORD", Kind::Text, &c.db_password},
       {"database", "name", "KOD_DB_NAME", Kind::Text, &c.db_name},
+      {"database", "connect_timeout_s", "KOD_DATABASE_CONNECT_TIMEOUT_S", Kind::Int, &c.db_connect_timeout_s, 1, 60},
+      {"database", "timeout_s", "KOD_DATABASE_TIMEOUT_S", Kind::Int, &c.db_timeout_s, 1, 3600},
       {"storage", "repos_dir", "KOD_REPOS_DIR", Kind::Path, &c.repos_dir},
       {"storage", "default_branch", "KOD_DEFAULT_BRANCH", Kind::Text, &c.default_branch},
       {"git", "hooks_dir", "KOD_HOOKS_DIR", Kind::Path, &c.hooks_dir},

@@ -22,6 +22,8 @@ struct Config {
   std::string db_user = "kod";                 // database.user      KOD_DB_USER
   std::string db_password;                     // database.password  KOD_DB_PASSWORD
   std::string db_name = "kod";                 // database.name      KOD_DB_NAME
+  int db_connect_timeout_s = 2;                // database.connect_timeout_s KOD_DATABASE_CONNECT_TIMEOUT_S
+  int db_timeout_s = 3;                        // database.timeout_s  KOD_DATABASE_TIMEOUT_S
 
   std::string repos_dir = "/var/lib/kod/repos";  // storage.repos_dir      KOD_REPOS_DIR
   std::string default_branch = "main";           // storage.default_branch KOD_DEFAULT_BRANCH

@@ -8,23 +8,53 @@
 #include <mysql_connection.h>
 #include <mysql_driver.h>
 
+#include <algorithm>
 #include <sstream>
 
+#include "lib/core/clock.h"
 #include "lib/core/log.h"
 
 namespace kod::db {
 namespace {
 
-bool IsConnectionLost(int code) {
+// What a failed attempt threw, as Run needs to decide.
+enum class Kind { Lost, Busy, Sql, Other };
+
+bool IsLostCode(int code) {
   // CR_CONNECTION_ERROR, CR_CONN_HOST_ERROR, CR_SERVER_GONE_ERROR, CR_SERVER_LOST,
-  // CR_SERVER_LOST_EXTENDED; 2030/1243 = statement no longer prepared (re-prepare).
-  return code == 2002 || code == 2003 || code == 2006 || code == 2013 || code == 2055 ||
-         code == 2030 || code == 1243 || code == 1927 /* connection killed */ || code == 0;
+  // CR_SERVER_LOST_EXTENDED; 2030/1243 = statement no longer prepared (re-prepare); 1927 = killed.
+  return code == 2002 || code == 2003 || code == 2006 || code == 2013 || code == 2055 || code == 2030 ||
+         code == 1243 || code == 1927;
 }
 
-[[noreturn]] void Rethrow(const sql::SQLException& e) { throw SqlError(e.getErrorCode(), e.what()); }
+// Connector/C++ reports a connection object it already knows to be closed with an
+// InvalidInstanceException (error code 0): that is a lost connection too. Its other code-0
+// exceptions (a bad column index, an unimplemented method) are programming errors.
+[[noreturn]] void Rethrow(const sql::SQLException& e) {
+  int code = e.getErrorCode();
+  if (code == 0 && dynamic_cast<const sql::InvalidInstanceException*>(&e)) code = 2006;
+  throw SqlError(code, e.what());
+}
+
+Kind KindOf(int code) {
+  if (IsLostCode(code)) return Kind::Lost;
+  if (code == 1205 || code == 1213) return Kind::Busy;  // lock wait timeout, deadlock
+  return Kind::Sql;
+}
+
+// Milliseconds under which a lost connection counts as quick (a stale connection fails at once;
+// a frozen server only after a timeout, and then retrying would double the wait).
+constexpr int64_t kQuickFailureMs = 500;
 
 }  // namespace
+
+// One attempt's failure, classified.
+struct Session::Attempt {
+  Kind kind = Kind::Other;
+  int code = 0;
+  std::string what;
+  int64_t elapsed_ms = 0;
+};
 
 Options OptionsFromConfig(const Config& c) {
   Options o;
@@ -34,6 +64,8 @@ Options OptionsFromConfig(const Config& c) {
   o.user = c.db_user;
   o.password = c.db_password;
   o.name = c.db_name;
+  o.connect_timeout_s = c.db_connect_timeout_s;
+  o.io_timeout_s = c.db_timeout_s;
   return o;
 }
 
@@ -60,7 +92,10 @@ std::optional<std::string> Rows::OptString(int col) const {
   return std::string(rs_->getString(col));
 }
 
-Stmt::Stmt(sql::PreparedStatement* ps) : ps_(ps) { ps_->clearParameters(); }
+Stmt::Stmt(sql::PreparedStatement* ps, Session* session, const std::string* sql)
+    : ps_(ps), session_(session), sql_(sql) {
+  ps_->clearParameters();
+}
 Stmt& Stmt::Bind(std::string_view v) {
   ps_->setString(idx_++, sql::SQLString(std::string(v)));
   return *this;
@@ -83,6 +118,7 @@ Stmt& Stmt::BindNull() {
   return *this;
 }
 Rows Stmt::Query() {
+  session_->BeforeStatement(*sql_, /*write=*/false);
   try {
     return Rows(std::unique_ptr<sql::ResultSet>(ps_->executeQuery()));
   } catch (const sql::SQLException& e) {
@@ -90,6 +126,7 @@ Rows Stmt::Query() {
   }
 }
 int Stmt::Exec() {
+  session_->BeforeStatement(*sql_, /*write=*/true);
   try {
     return ps_->executeUpdate();
   } catch (const sql::SQLException& e) {
@@ -122,7 +159,7 @@ void Session::EnsureConnected() {
   opts["OPT_READ_TIMEOUT"] = options_.io_timeout_s;
   opts["OPT_WRITE_TIMEOUT"] = options_.io_timeout_s;
   opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-  opts["OPT_RECONNECT"] = false;  // we reconnect ourselves (platform.md §12.6)
+  opts["OPT_RECONNECT"] = false;  // Run reconnects itself, and knows when a retry is safe
   try {
     sql::mysql::MySQL_Driver* driver = sql::mysql::get_mysql_driver_instance();
     conn_.reset(driver->connect(opts));
@@ -130,6 +167,9 @@ void Session::EnsureConnected() {
     st->execute("SET time_zone = '+00:00'");
     // Claims re-check state after taking row locks: they must see the latest committed rows.
     st->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    // A row lock wait ends with 1205 from the server before the client's read timeout would
+    // cut the connection.
+    st->execute("SET SESSION innodb_lock_wait_timeout = " + std::to_string(std::max(1, options_.io_timeout_s - 1)));
   } catch (const sql::SQLException& e) {
     conn_.reset();
     Rethrow(e);
@@ -146,11 +186,13 @@ Stmt Session::Prepare(const std::string& sql) {
       Rethrow(e);
     }
   }
-  return Stmt(it->second.get());
+  return Stmt(it->second.get(), this, &it->first);
 }
 
 void Session::ExecuteRaw(const std::string& sql) {
   EnsureConnected();
+  raw_ = true;
+  if (hook_) hook_(sql);
   try {
     std::unique_ptr<sql::Statement> st(conn_->createStatement());
     st->execute(sql);
@@ -159,45 +201,114 @@ void Session::ExecuteRaw(const std::string& sql) {
   }
 }
 
+void Session::BeforeStatement(const std::string& sql, bool write) {
+  if (write) wrote_ = true;
+  if (hook_) hook_(sql);
+}
+
 Status Session::Run(const std::function<Status()>& fn, bool transaction) {
+  outcome_unknown_ = false;
+  if (MonotonicMs() < backoff_until_ms_) return Unavailable();
   for (int attempt = 0;; ++attempt) {
-    bool began = false;
+    const int64_t started = MonotonicMs();
+    wrote_ = raw_ = committing_ = false;
+    Attempt failure;
     try {
-      EnsureConnected();
-      if (transaction) {
-        conn_->setAutoCommit(false);
-        began = true;
+      return RunOnce(fn, transaction);
+    } catch (const SqlError& e) {
+      failure.kind = KindOf(e.code);
+      failure.code = e.code;
+      failure.what = e.what();
+    } catch (const sql::SQLException& e) {
+      try {
+        Rethrow(e);
+      } catch (const SqlError& mapped) {
+        failure.kind = KindOf(mapped.code);
+        failure.code = mapped.code;
+        failure.what = mapped.what();
       }
-      Status s = fn();
-      if (began) {
-        if (s.ok()) conn_->commit();
-        else conn_->rollback();
-        conn_->setAutoCommit(true);
-      }
-      return s;
-    } catch (const std::exception& ex) {
-      int code = 0;
-      if (auto* se = dynamic_cast<const SqlError*>(&ex)) code = se->code;
-      else if (auto* sqe = dynamic_cast<const sql::SQLException*>(&ex)) code = sqe->getErrorCode();
-      else if (dynamic_cast<const sql::InvalidArgumentException*>(&ex)) code = -1;
-      if (began && conn_) {
-        try {
-          conn_->rollback();
-          conn_->setAutoCommit(true);
-        } catch (...) {
-          Reset();
-        }
-      }
-      if (IsConnectionLost(code)) {
-        Reset();
-        if (attempt == 0) continue;  // reconnect, re-prepare and retry once
-        log::Warn(std::string("database unreachable: ") + ex.what());
-        return Unavailable();
-      }
-      log::Error(std::string("database error ") + std::to_string(code) + ": " + ex.what());
-      return Internal("Internal error");
+    } catch (const std::exception& e) {
+      failure.what = e.what();
+    } catch (...) {
+      failure.what = "an exception that is not a std::exception";
     }
+    failure.elapsed_ms = MonotonicMs() - started;
+    Status s = Failed(failure, transaction, attempt == 0);
+    if (s.ok()) continue;  // Failed() decided to retry
+    return s;
   }
+}
+
+// One try: connect if needed, BEGIN when asked, fn, COMMIT or ROLLBACK. Throws what fn or the
+// connection throws.
+Status Session::RunOnce(const std::function<Status()>& fn, bool transaction) {
+  EnsureConnected();
+  if (!transaction) return fn();
+  Execute("START TRANSACTION");
+  in_transaction_ = true;
+  Status s = fn();
+  return Commit(s);
+}
+
+// COMMIT (fn succeeded) or ROLLBACK, as statements: Connector/C++ 1.1's commit() and rollback()
+// ignore the server's answer, so a COMMIT on a dead connection looked like a success.
+Status Session::Commit(const Status& s) {
+  if (s.ok()) {
+    if (hook_) hook_("COMMIT");
+    committing_ = true;
+    Execute("COMMIT");
+    committing_ = false;
+  } else {
+    Execute("ROLLBACK");
+  }
+  in_transaction_ = false;
+  return s;
+}
+
+// After a failed attempt: roll back what is open (or drop a connection that cannot).
+void Session::AbandonTransaction() {
+  if (!in_transaction_) return;
+  in_transaction_ = false;
+  if (!conn_) return;
+  try {
+    Execute("ROLLBACK");
+  } catch (...) {
+    Reset();
+  }
+}
+
+void Session::Execute(const char* sql) {
+  try {
+    std::unique_ptr<sql::Statement> st(conn_->createStatement());
+    st->execute(sql);
+  } catch (const sql::SQLException& e) {
+    Rethrow(e);
+  }
+}
+
+// Decides what a failed attempt means: Ok to retry, else the Status to answer.
+Status Session::Failed(const Attempt& a, bool transaction, bool first) {
+  const bool unknown = committing_ || raw_ || (!transaction && wrote_);
+  committing_ = false;
+  if (a.kind == Kind::Lost) {
+    in_transaction_ = false;
+    Reset();  // the server rolled back whatever was open when the connection went
+    const bool quick = a.elapsed_ms < kQuickFailureMs;
+    if (first && quick && !unknown) return Status::Ok();  // reconnect, re-prepare and retry once
+    outcome_unknown_ = unknown;
+    if (!quick) backoff_until_ms_ = MonotonicMs() + kBackoffMs;
+    log::Warn("database unreachable (" + std::to_string(a.code) + " after " + std::to_string(a.elapsed_ms) +
+              " ms" + (unknown ? ", outcome of the last write unknown" : "") + "): " + a.what);
+    return Unavailable();
+  }
+  AbandonTransaction();
+  if (a.kind == Kind::Busy) {
+    log::Warn("database busy (" + std::to_string(a.code) + "): " + a.what);
+    return Unavailable("database busy, try again");
+  }
+  if (a.kind == Kind::Sql) log::Error("database error " + std::to_string(a.code) + ": " + a.what);
+  else log::Error("unexpected exception in a database call: " + a.what);
+  return Internal("Internal error");
 }
 
 bool Session::Ping() {

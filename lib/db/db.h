@@ -1,5 +1,19 @@
 // MariaDB access: one connection per process, prepared statements, transactions, reconnect-and-retry.
 // The only module (with lib/store) that knows SQL exists; only lib/db includes Connector/C++ headers.
+//
+// The retry contract (Session::Run):
+//  - fn may run twice: after a connection lost *before anything could have been committed*, Run
+//    reconnects and runs fn once more. So fn only reads and writes through the session: files,
+//    directories, processes, caches and wake-ups happen outside fn — before Run (and undone when
+//    it fails for certain), or after it returned Ok. A step that has to be inside is idempotent.
+//  - Nothing is retried once its outcome is unknown: the connection lost while COMMIT was in
+//    flight, or (without a transaction) while a write statement was. Run then answers Unavailable
+//    and OutcomeUnknown() is true; the caller reads back what it needs to know.
+//  - Only a lost connection is retried. Any other SQL error, and any other exception thrown by fn
+//    (std::bad_alloc, std::out_of_range, ...), rolls back and answers Internal, once, logged.
+//  - A frozen or unreachable server never holds the caller longer than the timeouts of Options;
+//    after a slow failure Run answers Unavailable at once for kBackoffMs (no pile-up of callers
+//    each waiting for their own timeout), then tries the server again.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +43,8 @@ struct Options {
   std::string user = "kod";
   std::string password;
   std::string name = "kod";
-  int connect_timeout_s = 2;   // so a down server gives a quick 503, never a hang
-  int io_timeout_s = 60;
+  int connect_timeout_s = 2;  // TCP/socket connect plus the server's greeting (a frozen server)
+  int io_timeout_s = 3;       // each read and each write of a statement; a frozen server → 503
 };
 
 /// The database.* settings of a Config (docs/configuration.md).
@@ -53,11 +67,13 @@ class Rows {
   std::unique_ptr<sql::ResultSet> rs_;
 };
 
+class Session;
+
 /// A prepared statement with positional binding: Bind(a).Bind(b).Query() / .Exec().
 /// Owned by the Session's statement cache; valid until the Session reconnects.
 class Stmt {
  public:
-  explicit Stmt(sql::PreparedStatement* ps);
+  Stmt(sql::PreparedStatement* ps, Session* session, const std::string* sql);
   Stmt& Bind(std::string_view v);
   Stmt& Bind(const char* v) { return Bind(std::string_view(v)); }
   Stmt& Bind(const std::string& v) { return Bind(std::string_view(v)); }
@@ -69,11 +85,14 @@ class Stmt {
   Stmt& BindBlob(std::string_view bytes);
   Stmt& BindNull();
   Rows Query();
-  /// Executes an INSERT/UPDATE/DELETE; returns the number of rows affected.
+  /// Executes an INSERT/UPDATE/DELETE; returns the number of rows affected. A write: outside a
+  /// transaction, losing the connection during it makes the outcome unknown (no retry).
   int Exec();
 
  private:
   sql::PreparedStatement* ps_;
+  Session* session_;
+  const std::string* sql_;
   unsigned idx_ = 1;
 };
 
@@ -86,6 +105,10 @@ struct SqlError : std::runtime_error {
 };
 
 inline constexpr int kDuplicateKey = 1062;
+inline constexpr int kAccessDenied = 1045;
+
+/// How long Run answers Unavailable without trying after a slow failure (a timeout).
+inline constexpr int64_t kBackoffMs = 1000;
 
 /// One process's connection. Connect lazily after fork (never share across processes).
 /// Not thread-safe: one Session per thread.
@@ -100,10 +123,16 @@ class Session {
   Stmt Prepare(const std::string& sql);
 
   /// Runs fn() against the connection; with `transaction`, inside BEGIN…COMMIT (rolled back if fn
-  /// returns a non-Ok Status or throws). On a lost connection (2002/2003/2006/2013/2055) it reconnects,
-  /// re-prepares and retries fn once; if the server is still unreachable: Unavailable. Any other
-  /// SqlError becomes Internal (logged). fn must be safe to run twice (no side effects outside SQL).
+  /// returns a non-Ok Status or throws). The retry contract is at the top of this file: a lost
+  /// connection (2002/2003/2006/2013/2055, or a statement no longer prepared) is retried once when
+  /// nothing can have been committed and the failure was quick; otherwise Unavailable. A lock
+  /// wait timeout or deadlock (1205/1213) is Unavailable ("database busy"), not retried. Any other
+  /// SQL error or exception: Internal (logged). fn must touch nothing but the session.
   Status Run(const std::function<Status()>& fn, bool transaction = false);
+
+  /// True when the last Run answered Unavailable with its writes possibly committed (the
+  /// connection was lost during COMMIT, or during a write outside a transaction).
+  bool OutcomeUnknown() const { return outcome_unknown_; }
 
   /// Same as Run() for a function producing a value.
   template <class T>
@@ -128,11 +157,30 @@ class Session {
 
   const Options& options() const { return options_; }
 
+  /// Test seam: called with each statement's SQL (and "COMMIT") just before it is sent.
+  void SetStatementHookForTest(std::function<void(const std::string&)> hook) { hook_ = std::move(hook); }
+
  private:
+  friend class Stmt;
+  struct Attempt;
   void EnsureConnected();
+  Status RunOnce(const std::function<Status()>& fn, bool transaction);
+  Status Commit(const Status& s);
+  void AbandonTransaction();
+  void Execute(const char* sql);
+  Status Failed(const Attempt& a, bool transaction, bool first);
+  void BeforeStatement(const std::string& sql, bool write);
+
   Options options_;
   std::unique_ptr<sql::Connection> conn_;
   std::map<std::string, std::unique_ptr<sql::PreparedStatement>> cache_;
+  std::function<void(const std::string&)> hook_;
+  bool in_transaction_ = false;
+  bool wrote_ = false;           // a write statement was sent in this attempt
+  bool raw_ = false;             // a raw statement (DDL commits implicitly) was sent
+  bool committing_ = false;      // COMMIT was sent and not yet answered
+  bool outcome_unknown_ = false;
+  int64_t backoff_until_ms_ = 0;
 };
 
 }  // namespace kod::db

@@ -1,5 +1,6 @@
 #include "lib/db/migrate.h"
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -9,6 +10,8 @@
 
 namespace kod::db {
 namespace {
+
+constexpr int kMigrationTimeoutS = 600;
 
 // Statements in a migration file are separated by ";" at the end of a line.
 std::vector<std::string> SplitStatements(const std::string& text) {
@@ -33,7 +36,11 @@ std::vector<std::string> SplitStatements(const std::string& text) {
 
 }  // namespace
 
-Status Migrate(Session& session) {
+Status Migrate(Session& caller) {
+  // Its own connection: an ALTER of a big table may take minutes, far beyond a request's timeout.
+  Options options = caller.options();
+  options.io_timeout_s = std::max(options.io_timeout_s, kMigrationTimeoutS);
+  Session session(options);
   return session.Run([&]() -> Status {
     Rows lock = session.Prepare("SELECT GET_LOCK('kod_migrations', 60)").Query();
     if (!lock.Next() || lock.IsNull(1) || lock.Int64(1) != 1) return Internal("could not take the migration lock");
