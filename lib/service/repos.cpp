@@ -65,6 +65,40 @@ Result<int> OpenLock(const Config& c, int64_t repo_id) {
 
 constexpr int kRenameDeleteWaitMs = 5000;  // how long rename/delete wait for a push to end
 constexpr int kLockPollMs = 20;            // how often they look meanwhile
+const char kRepoExists[] = "Repository already exists";
+
+std::string StagingDir(const Config& c) { return c.repos_dir + "/.staging"; }
+
+// Makes a bare repository aside (<repos_dir>/.staging) and moves it to `path` with
+// RENAME_NOREPLACE: of concurrent creators exactly one gets the directory, the others a 409.
+Status PlaceNewBare(const Config& config, const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(StagingDir(config), ec);
+  const std::string staged = StagingDir(config) + "/" + crypto::NewId() + ".git";
+  if (Status init = git::InitBare(staged, config.default_branch); !init.ok()) {
+    fs::remove_all(staged, ec);
+    return init;
+  }
+  if (RenameNoReplace(staged, path) == 0) return Status::Ok();
+  const int err = errno;
+  fs::remove_all(staged, ec);
+  if (err == EEXIST || err == ENOTEMPTY) return Conflict(kRepoExists);
+  return Internal(std::string("placing the new repository failed: ") + std::strerror(err));
+}
+
+// One read of a repository row, for a change whose outcome must be settled. An error means the
+// database cannot tell either.
+Result<std::optional<domain::Repo>> ReadBack(Env& env,
+                                            const std::function<std::optional<domain::Repo>(store::RepoStore&)>& read) {
+  std::optional<domain::Repo> row;
+  Status s = env.db.Run([&] {
+    store::RepoStore repos(env.db);
+    row = read(repos);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return row;
+}
 
 }  // namespace
 
@@ -145,27 +179,36 @@ Result<domain::Repo> CreateRepo(Env& env, const auth::Principal& who, const std:
   if (Status v = ValidateNewRepoName(name); !v.ok()) return v;
   domain::Repo repo{0, name, who.token_id, NowMs()};
   const std::string path = RepoPath(env.config, name);
-  bool created = false;
+  // The directory first, then the row (files stay out of database transactions, lib/db/db.h):
+  // a directory without its row is invisible to every route, a row without its directory is not.
+  if (std::error_code ec; fs::exists(path, ec)) return Conflict(kRepoExists);
+  if (Status placed = PlaceNewBare(env.config, path); !placed.ok()) return placed;
   Status s = env.db.Run([&]() -> Status {
     auto id = store::RepoStore(env.db).Insert(name, who.token_id, repo.created_at);
-    if (!id) return Conflict("Repository already exists");
+    if (!id) return Conflict(kRepoExists);
     repo.id = *id;
-    // Still inside the transaction: if the directory cannot be created, the row goes too.
-    if (std::error_code ec; fs::exists(path, ec)) {
-      log::Warn("repository directory exists without a row: " + path);
-      return Conflict("Repository already exists");
+    return Status::Ok();
+  });
+  if (!s.ok() && env.db.OutcomeUnknown()) {
+    auto row = ReadBack(env, [&](store::RepoStore& repos) -> std::optional<domain::Repo> {
+      auto found = repos.FindByNameWithCollaborators(name);
+      if (!found) return std::nullopt;
+      return found->first;
+    });
+    if (!row.ok()) {
+      log::Error("create " + name + ": unknown whether the row was stored; " + path +
+                 " kept (`kodctl doctor` settles it)");
+      return s;
     }
-    Status init = git::InitBare(path, env.config.default_branch);
-    created = init.ok();
-    return init;
-  }, /*transaction=*/true);
+    if (*row && (*row)->owner_token_id == who.token_id && (*row)->created_at == repo.created_at) {
+      repo.id = (*row)->id;
+      s = Status::Ok();
+    }
+  }
   if (!s.ok()) {
     if (s.code == Code::Internal) log::Error("create " + name + ": " + s.message);
-    // The row was rolled back: a directory this call made must not outlive it.
-    if (created) {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
+    std::error_code ec;
+    fs::remove_all(path, ec);  // ours: RENAME_NOREPLACE put it there, and no row claims it
     return s;
   }
   MetadataChanged();
@@ -198,18 +241,46 @@ Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
 
 namespace {
 
-// The protocol of rename and delete: no push in flight (the repository's lock, exclusively),
-// then one transaction holding the repository's row lock, in which `change` runs after the row
-// is confirmed to still be the one `ref` resolved (a concurrent rename or delete gives 404).
-Status ChangeExclusively(Env& env, const RepoRef& ref, const std::function<Status(store::RepoStore&)>& change) {
+// A change on disk that goes with a change of the repository's row, and how to undo it.
+struct DirStep {
+  std::function<Status()> apply;
+  std::function<void()> undo;  // only called after apply() succeeded
+};
+
+// The protocol of rename and delete: no push in flight (the repository's lock, exclusively), the
+// row still the one `ref` resolved, then the directory step, then one transaction that locks the
+// row, re-checks it and applies `change` — database work only, so a retry repeats nothing on disk
+// (lib/db/db.h). A failed transaction undoes the directory step; when the commit's outcome is
+// unknown, the row is read back and `committed` decides.
+Status ChangeExclusively(Env& env, const RepoRef& ref, const DirStep& dir,
+                         const std::function<Status(store::RepoStore&)>& change,
+                         const std::function<bool(const std::optional<domain::Repo>&)>& committed) {
   auto busy = RepoLock::Exclusive(env.config, ref.repo.id, kRenameDeleteWaitMs);
   if (!busy.ok()) return busy.status();
-  return env.db.Run([&]() -> Status {
-    store::RepoStore repos(env.db);
-    auto locked = repos.LockByName(ref.repo.name);
-    if (!locked || locked->id != ref.repo.id) return NotFound(kRepoNotFound);
-    return change(repos);
-  }, /*transaction=*/true);
+  auto now = ReadBack(env, [&](store::RepoStore& repos) { return repos.FindById(ref.repo.id); });
+  if (!now.ok()) return now.status();
+  if (!*now || (*now)->name != ref.repo.name) return NotFound(kRepoNotFound);  // renamed or deleted meanwhile
+  if (Status d = dir.apply(); !d.ok()) return d;
+  Status s = Fault();
+  if (s.ok())
+    s = env.db.Run([&]() -> Status {
+      store::RepoStore repos(env.db);
+      auto locked = repos.LockByName(ref.repo.name);
+      if (!locked || locked->id != ref.repo.id) return NotFound(kRepoNotFound);
+      return change(repos);
+    }, /*transaction=*/true);
+  if (!s.ok() && env.db.OutcomeUnknown()) {
+    auto row = ReadBack(env, [&](store::RepoStore& repos) { return repos.FindById(ref.repo.id); });
+    if (!row.ok()) {
+      log::Error("repository " + std::to_string(ref.repo.id) + " (" + ref.repo.name +
+                 "): unknown whether the change committed; its directory is left as changed (`kodctl doctor` "
+                 "settles it)");
+      return s;
+    }
+    if (committed(*row)) return Status::Ok();
+  }
+  if (!s.ok()) dir.undo();
+  return s;
 }
 
 }  // namespace
@@ -223,24 +294,20 @@ Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const Result<std::
   if (new_name == ref.repo.name) return out;
   const std::string from = RepoPath(env.config, ref.repo.name);
   const std::string to = RepoPath(env.config, new_name);
-  bool moved = false;
-  Status s = ChangeExclusively(env, ref, [&](store::RepoStore& repos) -> Status {
-    moved = false;
-    if (!repos.Rename(ref.repo.id, new_name)) return Conflict("Repository already exists");
-    if (Status f = Fault(); !f.ok()) return f;
-    if (RenameNoReplace(from, to) != 0) {
-      int err = errno;
-      if (err == EEXIST || err == ENOTEMPTY) return Conflict("Repository already exists");
-      return Internal(std::string("rename failed: ") + std::strerror(err));
-    }
-    moved = true;
-    return Status::Ok();
-  });
-  if (!s.ok()) {
-    // The transaction rolled back; if the directory had moved (commit failed), move it back.
-    if (moved && RenameNoReplace(to, from) != 0) log::Error("rename rollback failed for " + to);
-    return s;
-  }
+  DirStep move{[&]() -> Status {
+                 if (RenameNoReplace(from, to) == 0) return Status::Ok();
+                 int err = errno;
+                 if (err == EEXIST || err == ENOTEMPTY) return Conflict(kRepoExists);
+                 return Internal(std::string("rename failed: ") + std::strerror(err));
+               },
+               [&] {
+                 if (RenameNoReplace(to, from) != 0) log::Error("rename rollback failed for " + to);
+               }};
+  Status s = ChangeExclusively(
+      env, ref, move,
+      [&](store::RepoStore& repos) { return repos.Rename(ref.repo.id, new_name) ? Status::Ok() : Conflict(kRepoExists); },
+      [&](const std::optional<domain::Repo>& row) { return row && row->name == new_name; });
+  if (!s.ok()) return s;
   out.name = new_name;
   MetadataChanged();
   return out;
@@ -253,21 +320,22 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
   std::error_code ec;
   fs::create_directories(TrashDir(env.config), ec);
   bool moved = false;
-  Status s = ChangeExclusively(env, ref, [&](store::RepoStore& repos) -> Status {
-    moved = false;
-    repos.Delete(ref.repo.id);
-    if (Status f = Fault(); !f.ok()) return f;
-    if (RenameNoReplace(path, trash) != 0) {
-      if (errno != ENOENT) return Internal(std::string("move aside failed: ") + std::strerror(errno));
-    } else {
-      moved = true;
-    }
-    return Status::Ok();
-  });
-  if (!s.ok()) {
-    if (moved && RenameNoReplace(trash, path) != 0) log::Error("delete rollback failed for " + path);
-    return s;
-  }
+  DirStep aside{[&]() -> Status {
+                  if (RenameNoReplace(path, trash) == 0) moved = true;
+                  else if (errno != ENOENT) return Internal(std::string("move aside failed: ") + std::strerror(errno));
+                  return Status::Ok();  // a row without its directory can still be deleted
+                },
+                [&] {
+                  if (moved && RenameNoReplace(trash, path) != 0) log::Error("delete rollback failed for " + path);
+                }};
+  Status s = ChangeExclusively(
+      env, ref, aside,
+      [&](store::RepoStore& repos) {
+        repos.Delete(ref.repo.id);
+        return Status::Ok();
+      },
+      [](const std::optional<domain::Repo>& row) { return !row; });
+  if (!s.ok()) return s;
   MetadataChanged();
   if (moved) fs::remove_all(trash, ec);
   fs::remove(LockPath(env.config, ref.repo.id), ec);  // ids are never reused
@@ -276,32 +344,33 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
 
 void RecoverTrash(Env& env) {
   std::error_code ec;
-  fs::directory_iterator it(TrashDir(env.config), ec);
-  if (ec) return;
-  for (const auto& entry : it) {
+  for (const auto& entry : fs::directory_iterator(TrashDir(env.config), ec)) {
     std::string leaf = entry.path().filename().string();
-    size_t dash = leaf.find('-');
     int64_t id = 0;
     try {
-      id = std::stoll(leaf.substr(0, dash));
+      id = std::stoll(leaf.substr(0, leaf.find('-')));
     } catch (...) {
       continue;
     }
-    std::optional<domain::Repo> repo;
-    if (!env.db.Run([&] {
-          repo = store::RepoStore(env.db).FindById(id);
-          return Status::Ok();
-        }).ok())
-      return;
-    if (repo) {
-      std::string path = RepoPath(env.config, repo->name);
-      if (RenameNoReplace(entry.path().string(), path) == 0) {
-        log::Warn("restored " + path + " from an interrupted delete");
-        continue;
-      }
+    // A delete still in progress (a worker holds the lock while a reload runs this) is its own.
+    auto lock = RepoLock::Exclusive(env.config, id, 0);
+    if (!lock.ok()) continue;
+    auto repo = ReadBack(env, [&](store::RepoStore& repos) { return repos.FindById(id); });
+    if (!repo.ok()) return;
+    if (*repo) {  // the delete never committed: the directory goes back
+      std::string path = RepoPath(env.config, (*repo)->name);
+      if (RenameNoReplace(entry.path().string(), path) == 0) log::Warn("restored " + path + " from an interrupted delete");
+      else log::Error("cannot restore " + path + " from " + entry.path().string() + ": " + std::strerror(errno));
+      continue;
     }
     fs::remove_all(entry.path(), ec);
+    fs::remove(LockPath(env.config, id), ec);  // the delete committed: the id is never reused
   }
+  // Bare repositories a create made aside and never placed (the process died): an hour old at least,
+  // so a create in progress keeps its own.
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const auto& entry : fs::directory_iterator(StagingDir(env.config), ec))
+    if (fs::last_write_time(entry.path(), ec) < cutoff) fs::remove_all(entry.path(), ec);
 }
 
 Result<std::vector<std::string>> ListCollaborators(Env&, const RepoRef& ref) {

@@ -34,9 +34,11 @@ Status RequireOwner(const RepoRef& ref, const std::string& what);
 /// Validates a name being created or renamed to: 400 with the rule's message, or the reserved name.
 Status ValidateNewRepoName(const std::string& name);
 
-/// Creates the row (unique index decides concurrent creators: one wins, the others get 409) and
-/// the bare repository with HEAD → refs/heads/<default_branch>. A directory already on disk
-/// without a row is a 409 and is left untouched.
+/// Creates the bare repository (HEAD → refs/heads/<default_branch>) aside, moves it into place
+/// with RENAME_NOREPLACE (concurrent creators: one wins, the others get 409), then inserts the row
+/// (its unique index is the second guard). A directory already on disk without a row is a 409 and
+/// is left untouched. Unavailable leaves nothing behind, unless the database could not even say
+/// whether the row was stored (then the directory stays for `kodctl doctor`).
 Result<domain::Repo> CreateRepo(Env& env, const auth::Principal& who, const std::string& name);
 
 /// Repositories visible to `who`, by name.
@@ -47,19 +49,22 @@ std::string RepoListKey(const auth::Principal& who);
 /// Branches and HEAD read with libgit2 (decisions.md §4), collaborators as resolved.
 Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
 
-/// Owner-only. Renames row and directory atomically together (one transaction + rename(2) with
-/// RENAME_NOREPLACE; if either fails both are undone). `new_name` is the name as parsed from the
-/// request, or the Status saying why it could not be (returned after the owner rule).
-/// Errors: 403 owner rule, then the parse error, 400 name rules, 409 taken or a push in progress.
+/// Owner-only. Renames directory and row together, under the repository's exclusive lock:
+/// rename(2) with RENAME_NOREPLACE, then one transaction; a failed transaction moves the directory
+/// back. `new_name` is the name as parsed from the request, or the Status saying why it could not
+/// be (returned after the owner rule). Errors: 403 owner rule, then the parse error, 400 name
+/// rules, 409 taken or a push in progress, 404 renamed or deleted meanwhile, 503.
 Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const Result<std::string>& new_name);
 
-/// Owner-only. Moves the directory aside atomically, deletes the row (collaborators, secrets and
-/// runs cascade), commits, then removes the moved directory. RecoverTrash() finishes or undoes a
-/// delete that a crash interrupted. Errors: 403 owner rule, 409 a push in progress.
+/// Owner-only. Moves the directory aside atomically (<repos_dir>/.trash), deletes the row
+/// (collaborators, secrets and runs cascade), commits, then removes the moved directory; a failed
+/// transaction moves it back. RecoverTrash() finishes or undoes a delete that a crash interrupted.
+/// Errors: 403 owner rule, 409 a push in progress, 503.
 Status DeleteRepo(Env& env, const RepoRef& ref);
 
-/// At start: trash entries whose repository row still exists are moved back (the delete never
-/// committed); the others are removed.
+/// At start and reload: trash entries whose repository row still exists are moved back (the
+/// delete never committed), the others are removed — except those of a delete in progress (its
+/// lock is held); staged creations older than an hour are removed.
 void RecoverTrash(Env& env);
 
 /// Owner-only. The repository's collaborators (usernames, sorted), as read when `ref` was
@@ -95,7 +100,7 @@ class RepoLock {
   int fd_ = -1;
 };
 
-/// Test seam: called between the database step and the directory step of RenameRepo and
+/// Test seam: called between the directory step and the database step of RenameRepo and
 /// DeleteRepo; a non-Ok Status simulates a failure there. Null in production.
 extern Status (*g_fault_between_db_and_disk)();
 

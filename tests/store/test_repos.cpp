@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "lib/service/repos.h"
@@ -36,6 +37,9 @@ class RepoStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(InterruptedDeleteIsRecovered);
   CPPUNIT_TEST(RenameAndDeleteWaitForAPushAndThenRefuse);
   CPPUNIT_TEST(OwnerOnlyUseCasesRefuseOthersBeforeLookingAtTheirInput);
+  CPPUNIT_TEST(ConnectionLostOnceTheDirectoryExistsLeavesBothOrNeither);
+  CPPUNIT_TEST(CommitLostDuringRenameKeepsRowAndDirectoryTogether);
+  CPPUNIT_TEST(CommitLostDuringDeleteKeepsRowAndDirectoryTogether);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<test::StoreWorld> w_;
@@ -44,7 +48,35 @@ class RepoStoreTest : public CppUnit::TestFixture {
   void setUp() override { w_ = std::make_unique<test::StoreWorld>(); }
   void tearDown() override {
     service::g_fault_between_db_and_disk = nullptr;
+    w_->db.SetStatementHookForTest(nullptr);
     w_.reset();
+  }
+
+  // The first statement of the fixture's session for which `when(sql)` holds finds its connection
+  // killed (as by a server restart at that moment): the server rolls back what was open, and the
+  // client cannot know whether the statement ran.
+  void LoseConnectionWhen(std::function<bool(const std::string&)> when) {
+    int64_t id = 0;
+    CPPUNIT_ASSERT(w_->db.Run([&] {
+      db::Rows r = w_->db.Prepare("SELECT CONNECTION_ID()").Query();
+      r.Next();
+      id = r.Int64(1);
+      return Status::Ok();
+    }).ok());
+    w_->db.SetStatementHookForTest([id, when, done = false](const std::string& sql) mutable {
+      if (done || !when(sql)) return;
+      done = true;
+      db::Session killer(test::StoreDbOptions());
+      killer.ExecuteRaw("KILL " + std::to_string(id));
+    });
+  }
+  void LoseTheNextCommit() {
+    LoseConnectionWhen([](const std::string& sql) { return sql == "COMMIT"; });
+  }
+  bool RowExists(const std::string& name) {
+    db::Rows r = w_->db.Prepare("SELECT COUNT(*) FROM repos WHERE name = ?").Bind(name).Query();
+    r.Next();
+    return r.Int64(1) == 1;
   }
 
   service::RepoRef Ref(const std::string& name) {
@@ -183,6 +215,54 @@ class RepoStoreTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(bad_input.message, service::AddCollaborator(w_->env, Ref("owned"), bad_input).message);
     auto listed = service::ListCollaborators(w_->env, Ref("owned"));
     CPPUNIT_ASSERT(listed.ok() && *listed == std::vector<std::string>{"dave"});
+  }
+
+  void ConnectionLostOnceTheDirectoryExistsLeavesBothOrNeither() {
+    // Before the fix the directory was made inside the transaction: with the connection lost at
+    // its COMMIT, create answered success with a directory and no row (and, when its retry ran,
+    // 409 for a name nobody had, removing the directory).
+    const std::string dir = w_->config.repos_dir + "/fresh.git";
+    LoseConnectionWhen([dir](const std::string&) { return fs::exists(dir); });
+    auto r = service::CreateRepo(w_->env, Admin(), "fresh");
+    w_->db.SetStatementHookForTest(nullptr);
+    if (r.ok()) {
+      CPPUNIT_ASSERT(RowExists("fresh"));
+      CPPUNIT_ASSERT(fs::exists(dir + "/HEAD"));
+      return;
+    }
+    CPPUNIT_ASSERT_MESSAGE(r.status().message, r.status().code == Code::Unavailable);
+    CPPUNIT_ASSERT(!RowExists("fresh"));
+    CPPUNIT_ASSERT(!fs::exists(dir));
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "fresh").ok());
+  }
+
+  void CommitLostDuringRenameKeepsRowAndDirectoryTogether() {
+    // Before the fix the retry found the directory already moved, failed, and left the row under
+    // the old name with the directory under the new one.
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "before").ok());
+    service::RepoRef ref = Ref("before");
+    LoseTheNextCommit();
+    auto r = service::RenameRepo(w_->env, ref, std::string("after"));
+    w_->db.SetStatementHookForTest(nullptr);
+    CPPUNIT_ASSERT(!r.ok());
+    CPPUNIT_ASSERT_MESSAGE(r.status().message, r.status().code == Code::Unavailable);
+    CPPUNIT_ASSERT(RowExists("before") && !RowExists("after"));
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/before.git/HEAD"));
+    CPPUNIT_ASSERT(!fs::exists(w_->config.repos_dir + "/after.git"));
+  }
+
+  void CommitLostDuringDeleteKeepsRowAndDirectoryTogether() {
+    // Before the fix the retry committed the delete but left the directory in the trash.
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, Admin(), "doomed").ok());
+    service::RepoRef ref = Ref("doomed");
+    LoseTheNextCommit();
+    Status s = service::DeleteRepo(w_->env, ref);
+    w_->db.SetStatementHookForTest(nullptr);
+    CPPUNIT_ASSERT_MESSAGE(s.message, s.code == Code::Unavailable);
+    CPPUNIT_ASSERT(RowExists("doomed"));
+    CPPUNIT_ASSERT(fs::exists(w_->config.repos_dir + "/doomed.git/HEAD"));
+    CPPUNIT_ASSERT(fs::is_empty(w_->config.repos_dir + "/.trash"));
+    CPPUNIT_ASSERT(service::DeleteRepo(w_->env, Ref("doomed")).ok());
   }
 
   void InterruptedDeleteIsRecovered() {
