@@ -165,26 +165,31 @@ class StderrLog {
 // kMaxHeldOutput plus the small header/stderr buffers, whatever flows through.
 class Exchange {
  public:
-  Exchange(const CgiRequest& rq, proc::Child& child, BridgeIo& io)
-      : child_(child), io_(io), body_(kChunk), out_buf_(kChunk) {
+  Exchange(const CgiRequest& rq, proc::Child& child, BridgeIo& io, std::chrono::milliseconds idle_timeout)
+      : child_(child), io_(io), idle_timeout_(idle_timeout), body_(kChunk), out_buf_(kChunk) {
     if (rq.method != "POST") EndBody();  // GET: no body, and git may answer at once
   }
 
   void Run() {
-    while (!client_gone_ && !failed_) {
-      struct pollfd fds[4];
-      int n = 0, in_i = -1, out_i = -1, err_i = -1, exit_i = -1;
+    while (!client_gone_ && !failed_ && !idle_) {
+      struct pollfd fds[5];
+      int n = 0, in_i = -1, out_i = -1, err_i = -1, exit_i = -1, client_i = -1;
       if (child_.in()) fds[in_i = n++] = {child_.in().get(), POLLOUT, 0};
       if (!out_eof_) fds[out_i = n++] = {child_.out().get(), POLLIN, 0};
       if (!err_eof_) fds[err_i = n++] = {child_.err().get(), POLLIN, 0};
-      if (in_i < 0 && out_i < 0 && err_i < 0) break;  // all pipes done: only the reap is left
       if (child_.exit_fd() >= 0) fds[exit_i = n++] = {child_.exit_fd(), POLLIN, 0};
+      // Only hang-ups: body bytes waiting there are read when git wants them, not here.
+      if (io_.ClientFd() >= 0) fds[client_i = n++] = {io_.ClientFd(), POLLRDHUP, 0};
 
-      int r = ::poll(fds, static_cast<nfds_t>(n), exit_i >= 0 ? -1 : kPollFallbackMs);
+      int r = ::poll(fds, static_cast<nfds_t>(n), PollTimeoutMs(exit_i >= 0));
       if (r < 0) {
         if (errno == EINTR) continue;
         log::Error(std::string("git bridge: poll failed: ") + std::strerror(errno));
         failed_ = true;
+        break;
+      }
+      if (client_i >= 0 && (fds[client_i].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+        client_gone_ = true;  // nginx closed the connection: its client went away
         break;
       }
       // stderr and stdout first, so a child blocked on writing them moves on.
@@ -202,18 +207,32 @@ class Exchange {
         DrainAfterExit();
         break;
       }
+      if (Clock::now() - last_progress_ >= idle_timeout_) idle_ = true;
     }
-    if (!client_gone_ && !failed_) FlushHeld();
+    if (!client_gone_ && !failed_ && !idle_) FlushHeld();
     stderr_log_.Finish();
   }
 
   bool client_gone() const { return client_gone_; }
   bool failed() const { return failed_; }
+  bool idle() const { return idle_; }
   size_t bytes_in() const { return bytes_in_; }
   size_t bytes_out() const { return bytes_out_; }
   std::string status() const { return sniffer_.status(); }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // Until the idle deadline (and, without a pidfd, at most kPollFallbackMs to ask Exited()).
+  int PollTimeoutMs(bool have_exit_fd) const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(last_progress_ + idle_timeout_ - Clock::now());
+    long ms = std::max<long>(0, static_cast<long>(left.count()) + 1);
+    if (!have_exit_fd) ms = std::min<long>(ms, kPollFallbackMs);
+    return static_cast<int>(std::min<long>(ms, 1 << 30));
+  }
+
+  void Progress() { last_progress_ = Clock::now(); }
+
   // Passes child output to the client.
   void Forward(const char* p, size_t n) {
     if (client_gone_ || n == 0) return;
@@ -248,9 +267,13 @@ class Exchange {
     if (body_off_ == body_len_) {
       long n = io_.ReadBody(body_.data(), body_.size());
       if (n < 0) {
-        log::Warn("git bridge: reading the request body failed after " + std::to_string(bytes_in_) +
-                  " bytes");
-        client_gone_ = true;
+        // The read waits at most the idle timeout (BridgeIo::ReadBody): a read that failed after
+        // that long met a silent client, else the client is gone.
+        if (Clock::now() - last_progress_ >= idle_timeout_) {
+          idle_ = true;
+        } else {
+          client_gone_ = true;
+        }
         return;
       }
       if (n == 0) {
@@ -260,10 +283,12 @@ class Exchange {
       body_off_ = 0;
       body_len_ = static_cast<size_t>(n);
       bytes_in_ += body_len_;
+      Progress();
     }
     ssize_t w = WriteNoSigpipe(child_.in().get(), body_.data() + body_off_, body_len_ - body_off_);
     if (w > 0) {
       body_off_ += static_cast<size_t>(w);
+      Progress();
     } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
       ChildRefusedBody();  // EPIPE: git stopped reading
     }
@@ -291,6 +316,7 @@ class Exchange {
   bool ReadStdout() {
     ssize_t n = ::read(child_.out().get(), out_buf_.data(), out_buf_.size());
     if (n > 0) {
+      Progress();
       OnStdout(out_buf_.data(), static_cast<size_t>(n));
       return true;
     }
@@ -324,13 +350,15 @@ class Exchange {
 
   proc::Child& child_;
   BridgeIo& io_;
+  const std::chrono::milliseconds idle_timeout_;
+  Clock::time_point last_progress_ = Clock::now();
   std::vector<char> body_;
   size_t body_off_ = 0, body_len_ = 0;
   std::vector<char> out_buf_;
   std::string held_;
   bool passthrough_ = false;
   bool out_eof_ = false, err_eof_ = false;
-  bool client_gone_ = false, failed_ = false;
+  bool client_gone_ = false, failed_ = false, idle_ = false;
   size_t bytes_in_ = 0, bytes_out_ = 0;
   StatusSniffer sniffer_;
   StderrLog stderr_log_;
@@ -361,7 +389,9 @@ Result<Env> GitHttpBackendEnv(const CgiRequest& rq, const BridgeConfig& cfg) {
     if (!value.empty()) env.emplace_back(name, value);
   };
   add_if("CONTENT_TYPE", rq.content_type);
-  add_if("CONTENT_LENGTH", rq.content_length);  // absent: git reads stdin to EOF (chunked push)
+  // Absent: git reads stdin to EOF (chunked push). Never for a GET: its body is not sent, and
+  // http-backend then waited for it at 100% CPU.
+  if (rq.method == "POST") add_if("CONTENT_LENGTH", rq.content_length);
   add_if("HTTP_CONTENT_ENCODING", rq.content_encoding);
   if (ValidGitProtocol(rq.git_protocol)) {
     env.emplace_back("GIT_PROTOCOL", rq.git_protocol);
@@ -411,22 +441,29 @@ Status ServeGitHttp(const CgiRequest& rq, const BridgeConfig& cfg, BridgeIo& io)
   }
   proc::Child child = std::move(*spawned);
 
-  Exchange ex(rq, child, io);
+  Exchange ex(rq, child, io, cfg.idle_timeout);
   ex.Run();
   int wait_status;
-  if (ex.client_gone() || ex.failed()) {
+  if (ex.client_gone() || ex.failed() || ex.idle()) {
     wait_status = child.Terminate(kKillGrace);  // the whole group: upload-pack, pack-objects, hooks
   } else {
+    child.SignalGroup(SIGKILL);  // the leader has exited: nothing it started outlives the request
     wait_status = child.Reap();
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  const std::string what = "git " + rq.method + " " + rq.path_info + ": " + ex.status() + ", " +
-                           proc::DescribeWaitStatus(wait_status) + ", in " + std::to_string(ex.bytes_in()) + " B, out " +
-                           std::to_string(ex.bytes_out()) + " B, " + std::to_string(ms) + " ms" +
-                           (ex.client_gone() ? ", client gone (group killed)" : "");
+  std::string what = "git " + rq.method + " " + rq.path_info + ": " + ex.status() + ", " +
+                     proc::DescribeWaitStatus(wait_status) + ", in " + std::to_string(ex.bytes_in()) + " B, out " +
+                     std::to_string(ex.bytes_out()) + " B, " + std::to_string(ms) + " ms";
   if (ex.client_gone()) {
-    log::Warn(what);
+    log::Warn(what + ", client gone (group killed)");
+    return Status::Ok();
+  }
+  if (ex.idle()) {
+    const std::string idle = "no progress for " + std::to_string(cfg.idle_timeout.count()) + " ms";
+    log::Warn(what + ", " + idle + " (group killed)");
+    if (ex.bytes_out() == 0) return Unavailable("git request ended: " + idle);
+    io.Abort();
     return Status::Ok();
   }
   if (ex.bytes_out() == 0) {
@@ -435,6 +472,7 @@ Status ServeGitHttp(const CgiRequest& rq, const BridgeConfig& cfg, BridgeIo& io)
   }
   if (ex.failed()) {
     log::Error(what + ", bridge failed (group killed)");
+    io.Abort();
   } else {
     log::Info(what);
   }

@@ -1,10 +1,12 @@
 // Git smart HTTP: runs one request through `git http-backend`, streaming the body in and the answer out.
 //
-// Sources: git-http-backend(1) for the CGI variables; platform.md §6 for what was verified
-// (omit CONTENT_LENGTH for chunked bodies, forward Content-Encoding and Git-Protocol, REMOTE_USER
-// enables receive-pack, kill the group when the client goes away); api.md "Git over HTTP".
+// Sources: git-http-backend(1) for the CGI variables. Verified with Debian 12's git 2.39: omit
+// CONTENT_LENGTH for chunked bodies (git then reads to EOF), forward Content-Encoding and
+// Git-Protocol (without it git silently falls back to protocol v0), a non-empty REMOTE_USER
+// enables receive-pack; kill the whole group when the client goes away.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <utility>
@@ -32,13 +34,24 @@ struct CgiRequest {
 class BridgeIo {
  public:
   virtual ~BridgeIo() = default;
-  /// Blocks until `n` bytes or EOF (FCGX_GetStr semantics). Returns the count, 0 at EOF, -1 on error.
+  /// Up to `n` body bytes: blocks until at least one byte has arrived, or EOF, or an error;
+  /// returns the count, 0 at EOF, -1 on error (client gone, or nothing arrived for the idle
+  /// timeout: implementations bound the wait).
   virtual long ReadBody(char* buf, size_t n) = 0;
   /// Raw bytes to the client: first the CGI header block exactly as git printed it (a valid
   /// FastCGI response header block), then the body. False if the client went away.
   virtual bool WriteOut(const char* data, size_t n) = 0;
-  /// Pushes what was written so far to the client. False if the client went away.
+  /// Pushes what was written so far to the client. False if the client went away (or took
+  /// nothing for the idle timeout: implementations bound the wait).
   virtual bool FlushOut() = 0;
+  /// A descriptor that reports POLLHUP/POLLRDHUP/POLLERR once the client is gone (the FastCGI
+  /// connection: nginx closes it when its client goes away), watched while the child is silent;
+  /// -1 when there is none.
+  virtual int ClientFd() const { return -1; }
+  /// Ends the response as broken (the client must see a cut transfer, not a complete answer
+  /// with a truncated body, which git's client waits on forever). Called after output has
+  /// started when the exchange cannot finish (idle timeout, bridge failure).
+  virtual void Abort() {}
 };
 
 struct BridgeConfig {
@@ -51,13 +64,17 @@ struct BridgeConfig {
   /// or GIT_HTTP_MAX_REQUEST_BUFFER). May override PATH; may not set any variable the bridge
   /// derives from the request or the config above (that is a configuration error).
   std::vector<std::pair<std::string, std::string>> extra_env;
+  /// git.idle_timeout_s: the exchange is ended (the child's whole group killed) when no byte has
+  /// moved either way (request body in, child output out) for this long.
+  std::chrono::milliseconds idle_timeout{60000};
 };
 
 /// The complete environment of the `git http-backend` child for `rq` (nothing comes from this
 /// process's environ), in this order:
 ///   GIT_PROJECT_ROOT, GIT_HTTP_EXPORT_ALL=1, PATH=/usr/bin:/bin, REQUEST_METHOD, PATH_INFO,
 ///   QUERY_STRING (always, possibly empty), then only when non-empty: CONTENT_TYPE,
-///   CONTENT_LENGTH, HTTP_CONTENT_ENCODING, GIT_PROTOCOL (only if valid), REMOTE_USER,
+///   CONTENT_LENGTH (POST only: a GET's body is never sent to git, and a CONTENT_LENGTH without
+///   its body made http-backend spin), HTTP_CONTENT_ENCODING, GIT_PROTOCOL (only if valid), REMOTE_USER,
 ///   REMOTE_ADDR; then GIT_CONFIG_COUNT and GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n when git_config
 ///   is non-empty; then extra_env (an extra PATH replaces the default one).
 /// HOME is deliberately not set: git then reads no per-user config, only the system config and
@@ -80,11 +97,15 @@ Result<std::vector<std::pair<std::string, std::string>>> GitHttpBackendEnv(const
 /// only parsed to log the Status.
 ///
 /// Returns Ok once the child was reaped, including when the client went away (WriteOut/FlushOut
-/// false, or ReadBody -1): then the child's whole process group gets SIGTERM and, after a short
-/// grace, SIGKILL. A child that closes its stdin early (git answering 403 before reading a push)
-/// just ends the body upload. Returns an error only if nothing was written to the client, so the
-/// caller can still answer with JSON: the errors of GitHttpBackendEnv, Internal when the spawn
-/// failed, Internal when git exited without any output.
+/// false, ReadBody -1, or io.ClientFd() hung up): then the child's whole process group gets
+/// SIGTERM and, after a short grace, SIGKILL. The same happens when nothing moved either way for
+/// cfg.idle_timeout (a client that stopped sending mid-body, a child that stopped answering), so
+/// no child outlives its request by more than the grace; when part of the answer was already
+/// sent, io.Abort() then cuts the response. A child that closes its stdin early
+/// (git answering 403 before reading a push) just ends the body upload. Returns an error only if
+/// nothing was written to the client, so the caller can still answer with JSON: the errors of
+/// GitHttpBackendEnv, Internal when the spawn failed, Internal when git exited without any
+/// output, Unavailable when the idle timeout ended it.
 /// Requires SIGCHLD not to be SIG_IGN (waitpid would fail with ECHILD). SIGPIPE may have any
 /// disposition: writes to the child's stdin block it for the calling thread and consume the
 /// one they raise. Blocks the calling thread for the whole exchange (one request per worker).

@@ -1,6 +1,12 @@
-// Smart HTTP routes (api.md Git over HTTP): authorization happened in the dispatcher and in
+// Smart HTTP routes (/repos/<name>.git/...): authorization happened in the dispatcher and in
 // ResolveRepo; the exchange itself is git's own `git http-backend`, streamed by the bridge.
+#include <fastcgi.h>
 #include <fcgiapp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include "fcgi/git_bridge.h"
 #include "fcgi/handlers/handlers.h"
@@ -9,11 +15,34 @@
 namespace kod::fcgi::handlers {
 namespace {
 
-// BridgeIo over the FastCGI request's streams.
+// BridgeIo over the FastCGI request's streams. Every wait on the connection is bounded by the
+// idle timeout (SO_RCVTIMEO/SO_SNDTIMEO: a blocked read or write then fails, and libfcgi reports
+// the stream's error), so a client that stops sending a push or reading a clone cannot hold the
+// worker. nginx closes the connection when its client goes away (fastcgi_keep_conn off), which
+// ClientFd() lets the bridge see while git is silent.
 class FcgiBridgeIo : public BridgeIo {
  public:
-  explicit FcgiBridgeIo(FCGX_Request* raw) : raw_(raw) {}
-  long ReadBody(char* buf, size_t n) override { return FCGX_GetStr(buf, static_cast<int>(n), raw_->in); }
+  FcgiBridgeIo(FCGX_Request* raw, std::chrono::milliseconds idle) : raw_(raw) {
+    struct timeval tv = {static_cast<time_t>(idle.count() / 1000), static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
+    ::setsockopt(raw_->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(raw_->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  ~FcgiBridgeIo() override {
+    struct timeval none = {0, 0};
+    ::setsockopt(raw_->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+    ::setsockopt(raw_->ipcFd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+  }
+  // One byte (which waits for the next FastCGI record), then whatever that record already
+  // brought: FCGX_GetStr alone would wait for all `n`.
+  long ReadBody(char* buf, size_t n) override {
+    FCGX_Stream* in = raw_->in;
+    int got = FCGX_GetStr(buf, 1, in);
+    if (got <= 0) return FCGX_GetError(in) != 0 ? -1 : 0;  // an error, or the body's end
+    size_t buffered = static_cast<size_t>(in->stop - in->rdNext);
+    size_t more = std::min(n - 1, buffered);
+    if (more > 0) got += FCGX_GetStr(buf + 1, static_cast<int>(more), in);
+    return got;
+  }
   bool WriteOut(const char* data, size_t n) override {
     // The child's CGI header block comes first: one more header line before it keeps it valid.
     // Every answer carries the CORS origin header (docs/api.md#cors), git's too.
@@ -22,6 +51,16 @@ class FcgiBridgeIo : public BridgeIo {
     return FCGX_PutStr(data, static_cast<int>(n), raw_->out) >= 0;
   }
   bool FlushOut() override { return FCGX_FFlush(raw_->out) == 0; }
+  int ClientFd() const override { return raw_->ipcFd; }
+  // FastCGI has no record for "this response failed", and with fastcgi_keep_conn off nginx takes
+  // an early close as the response's end (a clean last chunk). A record header nginx must reject
+  // (version 0) makes it drop the client connection instead, so the client sees a cut transfer.
+  // Everything written before was flushed (WriteOut is always followed by FlushOut).
+  void Abort() override {
+    static const unsigned char kBadRecord[8] = {0, FCGI_STDOUT, 0, 1, 0, 0, 0, 0};
+    (void)!::send(raw_->ipcFd, kBadRecord, sizeof kBadRecord, MSG_NOSIGNAL);
+    ::shutdown(raw_->ipcFd, SHUT_RDWR);  // nothing more from libfcgi on this connection
+  }
 
  private:
   FCGX_Request* raw_;
@@ -82,7 +121,8 @@ Status Serve(Request& rq, Response& rs, const std::string& rest) {
     if (!lock.ok()) return lock.status();
     in_use = std::move(*lock);
   }
-  FcgiBridgeIo io(rq.raw());
+  cfg.idle_timeout = std::chrono::seconds(c.git_idle_timeout_s);
+  FcgiBridgeIo io(rq.raw(), cfg.idle_timeout);
   Status s = ServeGitHttp(cgi, cfg, io);
   if (s.ok()) {
     rs.streamed = true;

@@ -39,6 +39,7 @@ std::vector<Key> Keys(Config& c) {
       {"storage", "repos_dir", "KOD_REPOS_DIR", Kind::Path, &c.repos_dir},
       {"storage", "default_branch", "KOD_DEFAULT_BRANCH", Kind::Text, &c.default_branch},
       {"git", "hooks_dir", "KOD_HOOKS_DIR", Kind::Path, &c.hooks_dir},
+      {"git", "idle_timeout_s", "KOD_GIT_IDLE_TIMEOUT_S", Kind::Int, &c.git_idle_timeout_s, 1, 86400},
       {"auth", "admin_token", "KOD_ADMIN_TOKEN", Kind::Text, &c.admin_token},
       {"secrets", "encryption_key", "KOD_ENCRYPTION_KEY", Kind::Text, &c.encryption_key},
       {"secrets", "key_file", "KOD_ENCRYPTION_KEY_FILE", Kind::Path, &c.encryption_key_file},

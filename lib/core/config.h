@@ -28,6 +28,9 @@ struct Config {
   std::string repos_dir = "/var/lib/kod/repos";  // storage.repos_dir      KOD_REPOS_DIR
   std::string default_branch = "main";           // storage.default_branch KOD_DEFAULT_BRANCH
   std::string hooks_dir;                         // git.hooks_dir          KOD_HOOKS_DIR ("" → <exe dir>/hooks)
+  // git.idle_timeout_s KOD_GIT_IDLE_TIMEOUT_S: a git request during which no byte moved either way
+  // for this long is ended and its processes killed.
+  int git_idle_timeout_s = 60;
 
   std::string admin_token;                     // auth.admin_token   KOD_ADMIN_TOKEN
 

@@ -158,6 +158,30 @@ kod_git() {
     -c credential.helper= "$@" </dev/null
 }
 
+# kod_git_timeout SECONDS ARGS...: kod_git under `timeout` (its own process group, killed whole
+# on expiry, SIGKILL 5 s after the SIGTERM).
+kod_git_timeout() {
+  local t=$1
+  shift
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  timeout -k 5 "$t" bash -c "$(declare -f kod_git)"'; kod_git "$@"' kod_git "$@"
+}
+
+# kod_fcgi_descendants [REGEX]: "pid args" of every process below $KOD_FCGI_PID whose command
+# line matches REGEX (an awk regex; default: the processes git runs for a request).
+kod_fcgi_descendants() {
+  ps -eo pid=,ppid=,args= | awk -v root="$KOD_FCGI_PID" \
+    -v re="${1:-http-backend|upload-pack|receive-pack|pack-objects|index-pack|unpack-objects}" '
+    { pid = $1; pp[pid] = $2; $1 = ""; $2 = ""; sub(/^ +/, ""); cmd[pid] = $0 }
+    END {
+      for (p in pp) {
+        q = p; n = 0
+        while ((q in pp) && q != root && n++ < 64) q = pp[q]
+        if (q == root && p != root && cmd[p] ~ re) print p, cmd[p]
+      }
+    }'
+}
+
 # ---------------------------------------------------------------------------------------------
 # The stack
 

@@ -29,29 +29,8 @@ info "stack up in $((SECONDS - T_START)) s at $KOD_TEST_URL"
 
 C=$KOD_TEST_DIR/client # everything client-side
 mkdir -p "$C"
-export -f kod_git
-
-# g TIMEOUT ARGS...: kod_git under `timeout` (its own process group, killed whole on expiry).
-g() {
-  local t=$1
-  shift
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  timeout -k 5 "$t" bash -c 'kod_git "$@"' kod_git "$@"
-}
-
-# fcgi_git_children: "pid args" of every git process whose parent chain leads to $KOD_FCGI_PID.
-fcgi_git_children() {
-  ps -eo pid=,ppid=,args= | awk -v root="$KOD_FCGI_PID" '
-    { pid = $1; pp[pid] = $2; $1 = ""; $2 = ""; sub(/^ +/, ""); cmd[pid] = $0 }
-    END {
-      for (p in pp) {
-        q = p; n = 0
-        while ((q in pp) && q != root && n++ < 64) q = pp[q]
-        if (q == root && p != root && cmd[p] ~ /http-backend|upload-pack|receive-pack|pack-objects|index-pack|unpack-objects/)
-          print p, cmd[p]
-      }
-    }'
-}
+g() { kod_git_timeout "$@"; }
+fcgi_git_children() { kod_fcgi_descendants; }
 
 server_refs() { git -C "$KOD_TEST_DIR/repos/$1.git" for-each-ref --format='%(objectname) %(refname)' 2>&1; }
 
@@ -212,8 +191,10 @@ fi
 # index-pack) is stopped and killed as one.
 leftover=$(fcgi_git_children)
 [[ -z $leftover ]] || info "git processes below kod-fcgi before the kill test: $leftover"
+# Not kod_git_timeout: $! must be timeout's own pid (and so its process group).
 # shellcheck disable=SC2016 # expanded by the inner bash
-timeout -k 5 120 bash -c 'kod_git clone -q "$1" "$2"' kod_git "$(kod_repo_url big)" "$C/bigk" >"$C/bigk.log" 2>&1 &
+timeout -k 5 120 bash -c "$(declare -f kod_git)"'; kod_git clone -q "$1" "$2"' kod_git "$(kod_repo_url big)" \
+  "$C/bigk" >"$C/bigk.log" 2>&1 &
 kpid=$!
 received=0
 for ((i = 0; i < 1500; i++)); do # 30 s

@@ -15,6 +15,7 @@ class ConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(MissingExplicitFileIsAnError);
   CPPUNIT_TEST(KeyFileIsRead);
   CPPUNIT_TEST(ConfigPathFromArgvEnvironmentOrDefault);
+  CPPUNIT_TEST(GitIdleTimeout);
   CPPUNIT_TEST_SUITE_END();
 
   std::string dir_;
@@ -30,7 +31,8 @@ class ConfigTest : public CppUnit::TestFixture {
     char tmpl[] = "/tmp/kod-config-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
     for (const char* v : {"KOD_CONFIG", "KOD_WORKERS", "KOD_DB_PORT", "KOD_SOCKET", "KOD_LOG_LEVEL", "KOD_ENCRYPTION_KEY",
-                          "KOD_ENCRYPTION_KEY_FILE", "KOD_ADMIN_TOKEN", "KOD_SOCKET_MODE"})
+                          "KOD_ENCRYPTION_KEY_FILE", "KOD_ADMIN_TOKEN", "KOD_SOCKET_MODE",
+                          "KOD_GIT_IDLE_TIMEOUT_S"})
       unsetenv(v);
   }
   void tearDown() override { std::system(("rm -rf " + dir_).c_str()); }
@@ -60,6 +62,21 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(3306, c->db_port);
     CPPUNIT_ASSERT_EQUAL(std::string("/opt/kod/hooks"), c->hooks_dir);
     CPPUNIT_ASSERT(c->workers >= 2);
+  }
+
+  void GitIdleTimeout() {
+    auto d = kod::LoadConfig(dir_ + "/absent.ini", false, "/opt/kod");
+    CPPUNIT_ASSERT_EQUAL(60, d->git_idle_timeout_s);
+    std::string p = Write("g.ini", "[git]\nidle_timeout_s = 5\n");
+    CPPUNIT_ASSERT_EQUAL(5, kod::LoadConfig(p, true, "/opt/kod")->git_idle_timeout_s);
+    setenv("KOD_GIT_IDLE_TIMEOUT_S", "7", 1);
+    auto e = kod::LoadConfig(p, true, "/opt/kod");
+    setenv("KOD_GIT_IDLE_TIMEOUT_S", "0", 1);
+    auto bad = kod::LoadConfig(p, true, "/opt/kod");
+    unsetenv("KOD_GIT_IDLE_TIMEOUT_S");
+    CPPUNIT_ASSERT_EQUAL(7, e->git_idle_timeout_s);
+    CPPUNIT_ASSERT(!bad.ok());
+    CPPUNIT_ASSERT(bad.status().message.find("git.idle_timeout_s") != std::string::npos);
   }
 
   void FileThenEnvironment() {

@@ -3,6 +3,7 @@
 // environment, process cleanup, deadlock-freedom and memory bounds.
 #include <cppunit/extensions/HelperMacros.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fcgi/git_bridge.h"
@@ -79,6 +81,9 @@ class FakeIo : public BridgeIo {
   bool keep_out = true;
   int fail_write_at = -1;  // WriteOut number (0-based) that reports the client gone
   bool read_error = false;
+  int read_stall_ms = 0;   // ReadBody sleeps this long, then fails (a client that stopped sending)
+  int client_fd = -1;      // ClientFd()
+  int aborts = 0;          // Abort() calls
 
   std::string out;
   size_t out_bytes = 0;
@@ -87,6 +92,10 @@ class FakeIo : public BridgeIo {
 
   long ReadBody(char* buf, size_t n) override {
     if (read_error) return -1;
+    if (read_stall_ms > 0) {
+      ::usleep(static_cast<useconds_t>(read_stall_ms) * 1000);
+      return -1;
+    }
     size_t total = generated > 0 ? generated : body.size();
     size_t k = std::min(n, total - body_read);
     if (generated > 0) {
@@ -108,6 +117,8 @@ class FakeIo : public BridgeIo {
     ++flushes;
     return true;
   }
+  int ClientFd() const override { return client_fd; }
+  void Abort() override { ++aborts; }
   std::string Header() const {
     auto end = out.find("\r\n\r\n");
     return end == std::string::npos ? std::string() : out.substr(0, end + 2);
@@ -144,6 +155,12 @@ class GitBridgeTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(ClientGoneAfterFirstChunkLeavesNoChild);
   CPPUNIT_TEST(ClientGoneKillsTheWholeGroup);
   CPPUNIT_TEST(BodyReadErrorKillsTheChild);
+  CPPUNIT_TEST(GetBodyIsNeitherSentNorAnnounced);
+  CPPUNIT_TEST(SilentChildIsKilledAfterTheIdleTimeout);
+  CPPUNIT_TEST(SilentChildAfterOutputAbortsTheResponse);
+  CPPUNIT_TEST(StalledBodyEndsTheExchange);
+  CPPUNIT_TEST(ClientHangUpKillsASilentChild);
+  CPPUNIT_TEST(NothingOutlivesANormalExchange);
   CPPUNIT_TEST(EnvironmentIsExactlyTheAllowList);
   CPPUNIT_TEST(ContentLengthPresentOnlyWhenKnown);
   CPPUNIT_TEST(HeaderBlockPassesThroughVerbatim);
@@ -327,6 +344,96 @@ class GitBridgeTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(ServeGitHttp(rq, cfg_, io).ok());
     CPPUNIT_ASSERT(io.out.empty());
     CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
+  }
+
+  void GetBodyIsNeitherSentNorAnnounced() {
+    // A GET with a body (curl -X GET -d '{}'): git http-backend, told CONTENT_LENGTH=2 with stdin
+    // at EOF, spun at 100% CPU forever.
+    CgiRequest rq = InfoRefs("git-upload-pack");
+    rq.content_length = "2";
+    rq.content_type = "application/x-www-form-urlencoded";
+    auto env = GitHttpBackendEnv(rq, cfg_);
+    CPPUNIT_ASSERT(env.ok());
+    CPPUNIT_ASSERT(std::none_of(env->begin(), env->end(), [](const auto& kv) { return kv.first == "CONTENT_LENGTH"; }));
+    FakeIo io;
+    io.body = "{}";
+    auto t0 = std::chrono::steady_clock::now();
+    CPPUNIT_ASSERT(ServeGitHttp(rq, cfg_, io).ok());
+    CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+    CPPUNIT_ASSERT_MESSAGE(io.out, io.Body().rfind("001e# service=git-upload-pack\n0000", 0) == 0);
+    CPPUNIT_ASSERT_EQUAL(size_t{0}, io.body_read);
+  }
+
+  void SilentChildIsKilledAfterTheIdleTimeout() {
+    cfg_.git_exe = Script("silent-sleeper", "exec sleep 60\n");
+    cfg_.idle_timeout = std::chrono::milliseconds(300);
+    FakeIo io;
+    auto t0 = std::chrono::steady_clock::now();
+    kod::Status s = ServeGitHttp(InfoRefs("git-upload-pack"), cfg_, io);
+    CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+    CPPUNIT_ASSERT(s.code == Code::Unavailable);  // nothing written yet: the caller answers JSON
+    CPPUNIT_ASSERT(io.out.empty());
+    CPPUNIT_ASSERT_EQUAL(0, io.aborts);
+    CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
+  }
+
+  void SilentChildAfterOutputAbortsTheResponse() {
+    // Progress resets the clock: 3 lines 200 ms apart pass an idle timeout of 400 ms.
+    cfg_.git_exe = Script("stops-talking", "printf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
+                                           "for i in 1 2 3; do echo $i; sleep 0.2; done\nexec sleep 60\n");
+    cfg_.idle_timeout = std::chrono::milliseconds(400);
+    FakeIo io;
+    auto t0 = std::chrono::steady_clock::now();
+    CPPUNIT_ASSERT(ServeGitHttp(InfoRefs("git-upload-pack"), cfg_, io).ok());
+    CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+    CPPUNIT_ASSERT_EQUAL(std::string("1\n2\n3\n"), io.Body());
+    CPPUNIT_ASSERT_EQUAL(1, io.aborts);
+    CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
+  }
+
+  void StalledBodyEndsTheExchange() {
+    cfg_.git_exe = Script("reader", "cat > /dev/null; printf 'Content-Type: text/plain\\r\\n\\r\\nok'\n");
+    cfg_.idle_timeout = std::chrono::milliseconds(200);
+    FakeIo io;
+    io.read_stall_ms = 300;  // what SO_RCVTIMEO does to a read from a client that stopped sending
+    kod::Status s = ServeGitHttp(UploadPackPost("", false), cfg_, io);
+    CPPUNIT_ASSERT(s.code == Code::Unavailable);
+    CPPUNIT_ASSERT(io.out.empty());
+    CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
+  }
+
+  void ClientHangUpKillsASilentChild() {
+    // nginx closes the FastCGI connection when its client goes away; git may be silent then.
+    int sv[2];
+    CPPUNIT_ASSERT_EQUAL(0, ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    cfg_.git_exe = Script("silent-sleeper", "exec sleep 60\n");
+    FakeIo io;
+    io.client_fd = sv[0];
+    std::thread hangup([&] {
+      ::usleep(200 * 1000);
+      ::close(sv[1]);
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    kod::Status s = ServeGitHttp(InfoRefs("git-upload-pack"), cfg_, io);
+    auto took = std::chrono::steady_clock::now() - t0;
+    hangup.join();
+    ::close(sv[0]);
+    CPPUNIT_ASSERT(s.ok());  // nobody left to answer
+    CPPUNIT_ASSERT(took < std::chrono::seconds(10));  // the idle timeout is 60 s
+    CPPUNIT_ASSERT(ChildrenOfThisProcess().empty());
+  }
+
+  void NothingOutlivesANormalExchange() {
+    // A descendant in git's group that outlives git (a hook's background job) is killed too.
+    const std::string pidfile = *tmp_ / "straggler.pid";
+    cfg_.git_exe = Script("straggler", "sleep 60 </dev/null >/dev/null 2>&1 &\necho $! > " + pidfile +
+                                           "\nprintf 'Content-Type: text/plain\\r\\n\\r\\nok'\n");
+    FakeIo io;
+    CPPUNIT_ASSERT(ServeGitHttp(InfoRefs("git-upload-pack"), cfg_, io).ok());
+    CPPUNIT_ASSERT_EQUAL(std::string("ok"), io.Body());
+    pid_t straggler = static_cast<pid_t>(std::stoi(Trim(Sh("cat " + pidfile))));
+    for (int i = 0; i < 200 && !Dead(straggler); ++i) ::usleep(10 * 1000);
+    CPPUNIT_ASSERT(Dead(straggler));
   }
 
   void EnvironmentIsExactlyTheAllowList() {
