@@ -376,17 +376,21 @@ PUSH_PID=$!
 LOAD_PIDS+=("$PUSH_PID")
 # Wait until the pack is being received by the server (git index-pack or unpack-objects running
 # under a kod-fcgi worker): the POST git-receive-pack is then in flight through a worker.
+# It is stopped (SIGSTOP) as soon as it is seen, so the push cannot finish before the SIGTERM
+# however fast the machine and however slow this scan, and continued right after the SIGTERM.
 inflight=0
 for ((i = 0; i < 1000; i++)); do # 20 s
   for d in $(descendants "$MASTER"); do
-    if tr '\0' ' ' <"/proc/$d/cmdline" 2>/dev/null | grep -qE 'index-pack|unpack-objects'; then inflight=1; fi
+    if tr '\0' ' ' <"/proc/$d/cmdline" 2>/dev/null | grep -qE 'index-pack|unpack-objects'; then
+      kill -STOP "$d" 2>/dev/null && inflight=$d
+    fi
   done
   ((inflight)) && break
   kod_pid_alive "$PUSH_PID" || break
   sleep 0.02
 done
 ((inflight)) || fail "the push never showed up as index-pack/unpack-objects under kod-fcgi (push: $(tr '\n' ' ' <"$PUSH_LOG"))"
-sleep 0.2
+kod_on_exit "kill -CONT $inflight 2>/dev/null || true"
 DRAIN_WORKERS=$(workers)
 kill -TERM "$MASTER"
 T_TERM=$(now_ms)
@@ -395,6 +399,7 @@ if kod_pid_alive "$PUSH_PID"; then
 else
   bad "the push finished before SIGTERM could be sent: the drain is not tested"
 fi
+kill -CONT "$inflight" 2>/dev/null || true
 # A request that arrives during the drain must not be served.
 sleep 0.1
 DURING=$KOD_TEST_DIR/during-drain.txt
