@@ -66,12 +66,20 @@ std::optional<std::string> PercentDecode(std::string_view in) {
   return out;
 }
 
+std::string WithoutBasePath(const std::string& path, const std::string& base) {
+  if (base.empty()) return path;
+  if (path.compare(0, base.size(), base) != 0) return "";
+  if (path.size() == base.size()) return "/";
+  if (path[base.size()] != '/') return "";
+  return path.substr(base.size());
+}
+
 Request::Request(FCGX_Request* raw, service::Env& env) : raw_(raw), env_(env) {
   method_ = Param("REQUEST_METHOD");
   std::string uri = Param("REQUEST_URI");
   if (uri.empty()) uri = Param("DOCUMENT_URI");
   size_t q = uri.find('?');
-  path_ = uri.substr(0, q);
+  path_ = WithoutBasePath(uri.substr(0, q), env.config.base_path);
   query_ = q == std::string::npos ? Param("QUERY_STRING") : uri.substr(q + 1);
 }
 

@@ -30,7 +30,7 @@ class Request {
   Request(FCGX_Request* raw, service::Env& env);
 
   const std::string& method() const { return method_; }
-  const std::string& path() const { return path_; }    // raw path, without the query
+  const std::string& path() const { return path_; }    // raw path without the query and base path
   const std::string& query() const { return query_; }
   /// A CGI parameter (e.g. "CONTENT_TYPE", "HTTP_AUTHORIZATION"); "" when absent.
   std::string Param(const char* name) const;
@@ -81,6 +81,10 @@ struct Response {
 /// Writes `rs` as a CGI/FastCGI response block on `out` (sent by FCGX_Finish_r). Returns false
 /// if the client is known to be gone.
 bool WriteResponse(FCGX_Stream* out, const Response& rs);
+
+/// The request path seen by the router: `path` (raw, undecoded) without the configured
+/// `server.base_path` prefix (docs/nginx.md). A path outside the prefix gives "" (a 404).
+std::string WithoutBasePath(const std::string& path, const std::string& base);
 
 /// Percent-decodes `in` once. nullopt for a malformed escape.
 std::optional<std::string> PercentDecode(std::string_view in);

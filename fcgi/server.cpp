@@ -82,10 +82,14 @@ void InstallWorkerSignals() {
     Response rs;
     Dispatch(rq, rs);
     if (!rs.streamed) WriteResponse(req.out, rs);
-    char line[512];
-    std::snprintf(line, sizeof line, "%s %.300s %d %ldms token=%s", rq.method().c_str(), rq.path().c_str(), rs.status,
-                  static_cast<long>(MonotonicMs() - started),
-                  rq.principal().token_id.empty() ? "-" : rq.principal().token_id.c_str());
+    // client: nginx's REMOTE_ADDR (never a forwarded-for header a client can write); id: nginx's
+    // $request_id, which nginx logs too (docs/nginx.md#logs).
+    const std::string client = rq.Param("REMOTE_ADDR"), request_id = rq.Param("REQUEST_ID");
+    char line[640];
+    std::snprintf(line, sizeof line, "%s %.300s %d %ldms token=%s client=%.64s id=%.64s", rq.method().c_str(),
+                  rq.path().c_str(), rs.status, static_cast<long>(MonotonicMs() - started),
+                  rq.principal().token_id.empty() ? "-" : rq.principal().token_id.c_str(),
+                  client.empty() ? "-" : client.c_str(), request_id.empty() ? "-" : request_id.c_str());
     log::Info(line);
     FCGX_Finish_r(&req);
   }

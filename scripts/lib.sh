@@ -24,7 +24,7 @@ KOD_NPM_DIR=$KOD_ROOT/tools/npm
 
 # Every environment variable the binaries read as configuration (docs/configuration.md).
 KOD_CONFIG_ENV_VARS=(
-  KOD_CONFIG KOD_SOCKET KOD_SOCKET_MODE KOD_WORKERS
+  KOD_CONFIG KOD_SOCKET KOD_SOCKET_MODE KOD_WORKERS KOD_SERVER_BASE_PATH
   KOD_DB_HOST KOD_DB_PORT KOD_DB_SOCKET KOD_DB_USER KOD_DB_PASSWORD KOD_DB_NAME
   KOD_DATABASE_CONNECT_TIMEOUT_S KOD_DATABASE_TIMEOUT_S
   KOD_REPOS_DIR KOD_DEFAULT_BRANCH KOD_HOOKS_DIR KOD_GIT_IDLE_TIMEOUT_S KOD_ADMIN_TOKEN
@@ -472,23 +472,49 @@ kod_stack_layout() {
 # ---------------------------------------------------------------------------------------------
 # nginx
 
-# kod_nginx_snippet SOCKET OUT: nginx/kod.conf with its FastCGI socket replaced by SOCKET.
-kod_nginx_snippet() {
-  local socket=$1 out=$2 src=$KOD_ROOT/nginx/kod.conf
-  [[ -f $src ]] || kod_die "missing $src"
-  grep -q 'unix:/run/kod/fcgi.sock;' "$src" || kod_die "$src no longer names unix:/run/kod/fcgi.sock"
-  sed "s|unix:/run/kod/fcgi.sock;|unix:$socket;|g" "$src" >"$out"
+# kod_nginx_snippets SOCKET DIR LOGDIR [BASE_PATH]: the shipped nginx/*.conf files, copied to DIR
+# (a `snippets/` dir next to the nginx.conf that includes them) with the FastCGI socket replaced
+# by SOCKET, the access log moved from /var/log/nginx/ to LOGDIR, and kod-prefix.conf's /git
+# prefix replaced by BASE_PATH when one is given.
+kod_nginx_snippets() {
+  local socket=$1 dir=$2 logdir=$3 base=${4:-} f name
+  grep -q 'unix:/run/kod/fcgi.sock;' "$KOD_ROOT/nginx/kod-fastcgi.conf" ||
+    kod_die "nginx/kod-fastcgi.conf no longer names unix:/run/kod/fcgi.sock"
+  mkdir -p "$dir"
+  for f in "$KOD_ROOT"/nginx/*.conf; do
+    name=${f##*/}
+    sed -e "s|unix:/run/kod/fcgi.sock;|unix:$socket;|g" -e "s|/var/log/nginx/|$logdir/|g" "$f" >"$dir/$name"
+    if [[ -n $base && $name == kod-prefix.conf ]]; then sed -i "s|/git/|$base/|g" "$dir/$name"; fi
+  done
 }
 
-# kod_nginx_write_conf PREFIX LISTEN SOCKET PIDFILE LOGDIR: a complete nginx.conf at
+# kod_nginx_write_conf PREFIX LISTEN SOCKET PIDFILE LOGDIR [LAYOUT]: a complete nginx.conf at
 # PREFIX/nginx.conf whose only server listens on LISTEN (e.g. 127.0.0.1:3000) and includes the
-# operator snippet (nginx/kod.conf, socket substituted) — the same file operators include.
-# pid, logs and every temp path stay inside PREFIX/LOGDIR (platform.md §4, §10).
+# operator snippets from PREFIX/snippets/ (nginx/*.conf, socket substituted) the way operators
+# do (docs/nginx.md). LAYOUT:
+#   dedicated      (default) the server block is Kod's: `include snippets/kod.conf;`
+#   prefix:/PATH   a static site (PREFIX/site/index.html at /) with Kod under /PATH:
+#                  `include snippets/kod-prefix.conf;` (kod-fcgi needs server.base_path=/PATH)
+# pid, logs and every temp path stay inside PREFIX/LOGDIR (docs/platform-notes.md#nginx).
 kod_nginx_write_conf() {
-  local prefix=$1 listen=$2 socket=$3 pidfile=$4 logdir=$5 t user_line=""
+  local prefix=$1 listen=$2 socket=$3 pidfile=$4 logdir=$5 layout=${6:-dedicated} t user_line="" server_body
   mkdir -p "$prefix/tmp" "$logdir" "$(dirname "$pidfile")"
   for t in body fastcgi proxy scgi uwsgi; do mkdir -p "$prefix/tmp/$t"; done
-  kod_nginx_snippet "$socket" "$prefix/kod.conf"
+  case $layout in
+    dedicated)
+      kod_nginx_snippets "$socket" "$prefix/snippets" "$logdir"
+      server_body="include snippets/kod.conf;"
+      ;;
+    prefix:/*)
+      kod_nginx_snippets "$socket" "$prefix/snippets" "$logdir" "${layout#prefix:}"
+      mkdir -p "$prefix/site"
+      printf '<!doctype html><title>host site</title><p>the host site</p>\n' >"$prefix/site/index.html"
+      server_body="root $prefix/site;
+    location / { try_files \$uri \$uri/ =404; }
+    include snippets/kod-prefix.conf;"
+      ;;
+    *) kod_die "kod_nginx_write_conf: unknown layout '$layout'" ;;
+  esac
   # Started as root, nginx's workers run as nobody. When nobody cannot reach the socket (the
   # checkout lives under a 0700 directory such as /root), run them as root instead.
   if ((EUID == 0)) && command -v setpriv >/dev/null 2>&1; then
@@ -504,7 +530,8 @@ pid $pidfile;
 error_log $logdir/nginx-error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log $logdir/nginx-access.log;
+  include snippets/kod-log.conf;
+  access_log $logdir/nginx-access.log kod_access;
   client_body_temp_path $prefix/tmp/body;
   fastcgi_temp_path $prefix/tmp/fastcgi;
   proxy_temp_path $prefix/tmp/proxy;
@@ -514,7 +541,7 @@ http {
   server {
     listen $listen;
     server_name localhost;
-    include $prefix/kod.conf;
+    $server_body
   }
 }
 EOF

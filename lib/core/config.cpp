@@ -3,6 +3,7 @@
 #include <INIReader.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@ std::vector<Key> Keys(Config& c) {
       {"server", "socket", "KOD_SOCKET", Kind::Path, &c.socket},
       {"server", "socket_mode", "KOD_SOCKET_MODE", Kind::Octal, &c.socket_mode, 0, 0777},
       {"server", "workers", "KOD_WORKERS", Kind::Int, &c.workers, 1, 256},
+      {"server", "base_path", "KOD_SERVER_BASE_PATH", Kind::Text, &c.base_path},
       {"database", "host", "KOD_DB_HOST", Kind::Text, &c.db_host},
       {"database", "port", "KOD_DB_PORT", Kind::Int, &c.db_port, 1, 65535},
       {"database", "socket", "KOD_DB_SOCKET", Kind::Text, &c.db_socket},
@@ -79,6 +81,22 @@ Status Assign(const Key& k, const std::string& value, const std::string& origin)
     }
   }
   return Status::Ok();
+}
+
+bool IsValidBasePath(const std::string& p) {
+  if (p.empty()) return true;
+  if (p[0] != '/' || p.back() == '/' || p.size() > 200) return false;
+  size_t start = 1;
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string::npos) end = p.size();
+    std::string seg = p.substr(start, end - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char ch : seg)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 std::string Trim(std::string s) {
@@ -136,6 +154,10 @@ Result<Config> LoadConfig(const std::string& path, bool must_exist, const std::s
   }
   if (c.hooks_dir.empty()) c.hooks_dir = exe_dir + "/hooks";
   if (c.socket.empty()) return InvalidArgument("server.socket: must not be empty");
+  if (!IsValidBasePath(c.base_path))
+    return InvalidArgument("server.base_path: '" + c.base_path +
+                           "' must be empty or a path like /git (starting with /, no trailing /, "
+                           "segments of letters, digits, '.', '_', '-', no '.' or '..' segment)");
   if (c.repos_dir.empty()) return InvalidArgument("storage.repos_dir: must not be empty");
   if (c.default_branch.empty() || c.default_branch.find_first_of(" ~^:?*[\\") != std::string::npos)
     return InvalidArgument("storage.default_branch: '" + c.default_branch + "' is not a valid branch name");

@@ -15,6 +15,9 @@ struct Config {
   std::string socket = "/run/kod/fcgi.sock";   // server.socket      KOD_SOCKET
   int socket_mode = 0660;                      // server.socket_mode KOD_SOCKET_MODE (octal)
   int workers = 0;                             // server.workers     KOD_WORKERS (0 → 2 × cores)
+  // server.base_path KOD_SERVER_BASE_PATH: the path prefix Kod is served under ("" or e.g.
+  // "/git": starts with "/", no trailing "/"); see docs/nginx.md.
+  std::string base_path;
 
   std::string db_host = "127.0.0.1";           // database.host      KOD_DB_HOST
   int db_port = 3306;                          // database.port      KOD_DB_PORT

@@ -368,9 +368,9 @@ rows += [
     T("body of exactly 1 MiB (control)", padded({"name": "big"}, MIB), status=201),
     T("body of 1 MiB + 1 byte", padded({"name": "big"}, MIB + 1), status=413),
     T("body of 2 MiB, chunked (no Content-Length)", padded({"name": "big"}, 2 * MIB), status=413, chunked=True),
-    # Over nginx/kod.conf's 4 MiB cap nginx answers 413 itself (an HTML page), so an
-    # unauthenticated client cannot make nginx spool arbitrarily large bodies to disk.
-    T("body of 5 MiB of garbage (through nginx: nginx's own 413)", b"x" * (5 * MIB), status=413, json=False),
+    # Over nginx/kod.conf's 4 MiB cap nginx answers 413 itself (JSON from nginx/kod-errors.conf),
+    # so an unauthenticated client cannot make nginx spool arbitrarily large bodies to disk.
+    T("body of 5 MiB of garbage (through nginx: nginx's own 413, as JSON)", b"x" * (5 * MIB), status=413),
     dict(name="POST /repos body of 1 MiB + 1 byte", method="POST", path="/repos",
          body=padded({"name": "big"}, MIB + 1), status=413, headers=ADMIN + JSON_CT),
 ]

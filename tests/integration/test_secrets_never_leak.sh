@@ -232,17 +232,18 @@ fi
 
 # --- 3. scan everything, still running -----------------------------------------------------------------
 logs=()
-for f in kod-fcgi.log kod-runner.log nginx-access.log nginx-error.log mariadb.log; do
+for f in kod-fcgi.log kod-runner.log kod-access.log nginx-error.log mariadb.log; do
   [[ -f $KOD_TEST_DIR/log/$f ]] || bad logs "$KOD_TEST_DIR/log/$f is missing"
 done
 mapfile -t logs < <(find "$KOD_TEST_DIR/log" -type f)
 info "logs: $(for f in "${logs[@]}"; do printf '%s (%s B) ' "${f##*/}" "$(stat -c %s "$f")"; done)"
-n_put=$(grep -c 'PUT /repos/vault/secrets/' "$KOD_TEST_DIR/log/nginx-access.log" || true)
+# Kod's nginx locations log to kod-access.log (nginx/kod-fastcgi.conf, format kod_access).
+n_put=$(grep -c 'PUT /repos/vault/secrets/' "$KOD_TEST_DIR/log/kod-access.log" || true)
 grep -q "$run_id" "$KOD_TEST_DIR/log/kod-runner.log" || bad logs "kod-runner.log does not mention run $run_id (not the log that ran it?)"
 if ((n_put == 4)); then
   ok "the access log has the 4 PUT requests (the logs scanned are the stack's)"
 else
-  bad logs "nginx-access.log has $n_put PUT /repos/vault/secrets lines, expected 4"
+  bad logs "kod-access.log has $n_put PUT /repos/vault/secrets lines, expected 4"
 fi
 if out=$(scan logs "${#PATS[@]}" "${logs[@]}"); then
   ok "no value, line, encoded form, key or token in ${#logs[@]} logs"

@@ -61,9 +61,9 @@ unit_has kod-fcgi.service Requires=kod-fcgi.socket
 unit_has kod-runner.service "ExecStart=/usr/bin/kod-runner --config /etc/kod/kod.ini"
 unit_has kod-fcgi.socket ListenStream=/run/kod/fcgi.sock
 unit_has kod-fcgi.socket Accept=no
-# The socket the unit creates is the one nginx/kod.conf connects to.
-grep -q 'fastcgi_pass unix:/run/kod/fcgi.sock;' "$KOD_SOURCE/nginx/kod.conf" ||
-  fail "nginx/kod.conf does not pass to unix:/run/kod/fcgi.sock"
+# The socket the unit creates is the one nginx/kod-fastcgi.conf connects to.
+grep -q 'fastcgi_pass unix:/run/kod/fcgi.sock;' "$KOD_SOURCE/nginx/kod-fastcgi.conf" ||
+  fail "nginx/kod-fastcgi.conf does not pass to unix:/run/kod/fcgi.sock"
 
 # 3. Broken copies must fail, or the checks above prove nothing.
 break_unit() { # NAME UNIT SED-EXPRESSION

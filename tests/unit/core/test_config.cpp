@@ -32,7 +32,7 @@ class ConfigTest : public CppUnit::TestFixture {
     dir_ = mkdtemp(tmpl);
     for (const char* v : {"KOD_CONFIG", "KOD_WORKERS", "KOD_DB_PORT", "KOD_SOCKET", "KOD_LOG_LEVEL", "KOD_ENCRYPTION_KEY",
                           "KOD_ENCRYPTION_KEY_FILE", "KOD_ADMIN_TOKEN", "KOD_SOCKET_MODE",
-                          "KOD_GIT_IDLE_TIMEOUT_S"})
+                          "KOD_GIT_IDLE_TIMEOUT_S", "KOD_SERVER_BASE_PATH"})
       unsetenv(v);
   }
   void tearDown() override { std::system(("rm -rf " + dir_).c_str()); }
@@ -88,6 +88,11 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(3, c->workers);
     CPPUNIT_ASSERT_EQUAL(std::string("/tmp/x.sock"), c->socket);
     CPPUNIT_ASSERT_EQUAL(4000, c->db_port);  // the environment wins
+    setenv("KOD_SERVER_BASE_PATH", "/code/git", 1);
+    auto b = kod::LoadConfig(p, true, "/opt/kod");
+    unsetenv("KOD_SERVER_BASE_PATH");
+    CPPUNIT_ASSERT(b.ok());
+    CPPUNIT_ASSERT_EQUAL(std::string("/code/git"), b->base_path);
   }
 
   void BadValuesNameTheKey() {
@@ -102,6 +107,11 @@ class ConfigTest : public CppUnit::TestFixture {
         {"[log]\nlevel = chatty\n", "log.level"},
         {"[auth]\nadmin_token = short\n", "auth.admin_token"},
         {"[server]\nsocket_mode = 999\n", "server.socket_mode"},
+        {"[server]\nbase_path = git\n", "server.base_path"},
+        {"[server]\nbase_path = /git/\n", "server.base_path"},
+        {"[server]\nbase_path = /a/../b\n", "server.base_path"},
+        {"[server]\nbase_path = /a b\n", "server.base_path"},
+        {"[server]\nbase_path = //git\n", "server.base_path"},
     };
     for (const auto& r : rows) {
       auto c = kod::LoadConfig(Write("bad.ini", r.ini), true, "/opt/kod");

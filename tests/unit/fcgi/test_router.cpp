@@ -2,6 +2,7 @@
 // decisions.md §8 (decode once, one trailing slash, no empty segments).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "fcgi/http.h"
 #include "fcgi/router.h"
 
 using namespace kod::fcgi;
@@ -12,6 +13,7 @@ class RouterTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(SplitPathRules);
   CPPUNIT_TEST(PatternsCaptureArguments);
   CPPUNIT_TEST(NoTwoRoutesClaimTheSameRequest);
+  CPPUNIT_TEST(BasePathIsRemovedOrTheRequestIsOutside);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -49,6 +51,18 @@ class RouterTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(!MatchPattern("/repos/:name.git/info/refs", *SplitPath("/repos/r1/info/refs"), args));
     CPPUNIT_ASSERT(!MatchPattern("/repos/:name.git/info/refs", *SplitPath("/repos/.git/info/refs"), args));
     CPPUNIT_ASSERT(!MatchPattern("/repos/:name", *SplitPath("/repos/a/b"), args));
+  }
+
+  // server.base_path (docs/nginx.md): "/git/repos" routes as "/repos"; paths outside the prefix
+  // (or merely starting with its letters) route nowhere.
+  void BasePathIsRemovedOrTheRequestIsOutside() {
+    CPPUNIT_ASSERT_EQUAL(std::string("/repos/x"), WithoutBasePath("/repos/x", ""));
+    CPPUNIT_ASSERT_EQUAL(std::string("/repos/x"), WithoutBasePath("/git/repos/x", "/git"));
+    CPPUNIT_ASSERT_EQUAL(std::string("/"), WithoutBasePath("/git", "/git"));
+    CPPUNIT_ASSERT_EQUAL(std::string("/health"), WithoutBasePath("/a/b/health", "/a/b"));
+    CPPUNIT_ASSERT_EQUAL(std::string(""), WithoutBasePath("/repos/x", "/git"));
+    CPPUNIT_ASSERT_EQUAL(std::string(""), WithoutBasePath("/gitx/repos", "/git"));
+    CPPUNIT_ASSERT(!SplitPath(WithoutBasePath("/other", "/git")).has_value());
   }
 
   void NoTwoRoutesClaimTheSameRequest() {
