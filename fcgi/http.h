@@ -20,11 +20,11 @@ namespace kod::fcgi {
 /// API bodies over limits::kMaxBodyBytes are refused with 413 (docs/api.md#conventions).
 inline constexpr size_t kMaxApiBody = limits::kMaxBodyBytes;
 
-/// The HTTP status for a Code: the only place Codes become 4xx/5xx (style.md §6).
+/// The HTTP status for a Code: the only place Codes become 4xx/5xx (docs/development.md#errors).
 int HttpStatusFor(Code code);
 const char* ReasonPhrase(int status);
 
-/// One incoming request. Path parameters are percent-decoded once (decisions.md §8).
+/// One incoming request. Path parameters are percent-decoded once (docs/api.md#paths).
 class Request {
  public:
   Request(FCGX_Request* raw, service::Env& env);

@@ -1,4 +1,4 @@
-// JSON shapes of api.md: Repo, Token, Run, Secret. Unset optional fields are absent, never null.
+// JSON shapes of docs/api.md: Repo, Token, Run, Secret. Unset optional fields are absent, never null.
 #pragma once
 
 #include <json/json.h>

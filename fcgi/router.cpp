@@ -121,7 +121,7 @@ void Dispatch(Request& rq, Response& rs) {
   };
   if (rq.method() == "OPTIONS") {
     std::set<std::string> allowed = allowed_methods();
-    // CORS preflight on any path (decisions.md §1).
+    // CORS preflight on any path (docs/api.md#head-and-options).
     std::set<std::string> methods = allowed.empty() ? std::set<std::string>{"GET", "POST", "PUT", "PATCH", "DELETE"}
                                                     : allowed;
     methods.insert("OPTIONS");

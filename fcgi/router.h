@@ -1,5 +1,5 @@
 // The route table (data: method, path pattern, permission, handler) and the dispatcher that
-// authenticates and checks the permission before any handler runs (style.md §2, decisions.md §8).
+// authenticates and checks the permission before any handler runs (docs/development.md#the-route-table, docs/api.md#order-of-checks).
 #pragma once
 
 #include <optional>
@@ -22,7 +22,7 @@ inline constexpr std::optional<auth::Permission> kNoPermission = std::nullopt;
 /// One row of the table. Pattern segments: literals, ":arg", or ":arg.git" (a segment ending in
 /// ".git", the prefix captured). `permission` is what the principal needs: none for Public and
 /// Token routes, one for every other route. GitService: the permission follows `?service=`
-/// (git-receive-pack → repo:write, otherwise repo:read; decisions.md §8).
+/// (git-receive-pack → repo:write, otherwise repo:read; docs/api.md#git-over-http).
 struct Route {
   const char* method;
   const char* pattern;

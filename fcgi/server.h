@@ -1,5 +1,5 @@
 // kod-fcgi's process model: a master that owns the FastCGI socket and supervises a pool of
-// preforked workers (platform.md §5): respawn on death, drain on SIGTERM, rolling reload on SIGHUP.
+// preforked workers (docs/platform-notes.md#libfcgi): respawn on death, drain on SIGTERM, rolling reload on SIGHUP.
 #pragma once
 
 #include <memory>

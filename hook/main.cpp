@@ -1,6 +1,6 @@
 // kod-hook: git's post-receive hook for every Kod repository (enabled through core.hooksPath by
 // the smart-HTTP bridge). Reads "<old> <new> <ref>" lines (githooks(5) post-receive) and queues a
-// push-triggered workflow run per updated branch that has .kod/workflows/*.toml (decisions.md §6);
+// push-triggered workflow run per updated branch that has .kod/workflows/*.toml (docs/api.md#workflow-runs);
 // what it prints reaches the pusher as "remote:" lines.
 #include <cstdio>
 #include <cstdlib>

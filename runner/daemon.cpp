@@ -54,7 +54,7 @@ std::optional<pid_t> LocalPid(const std::string& id) {
 }
 
 // SIGKILLs every process on this host whose environment carries KOD_RUN_ID=<run_id> (every step
-// process inherits it, decisions.md §7), and each of their sessions: the leftovers of a run
+// process inherits it, docs/workflows.md), and each of their sessions: the leftovers of a run
 // whose runner died (a SIGKILLed runner could not clean up after its steps).
 void KillRunProcesses(const std::string& run_id) {
   const std::string marker = "KOD_RUN_ID=" + run_id;

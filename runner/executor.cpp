@@ -1,5 +1,5 @@
 // Step executor: runs one `run` line of a workflow step in its own session, captures its output,
-// enforces the deadline and kills every process the step leaves behind (decisions §7, §8).
+// enforces the deadline and kills every process the step leaves behind (docs/workflows.md).
 #include "runner/executor.h"
 
 #include <fcntl.h>
@@ -396,7 +396,7 @@ CommandResult RunShell(const ShellCommand& cmd, OutputCapture& out) {
     const bool in_grace = term_sent && !kill_sent && now < kill_at;
     if (exited) {
       // Normally: wait for EOF, or give leftovers drain_ms. After a timeout: the rest of the step
-      // keeps its grace period (decisions §8) unless nothing of it is left.
+      // keeps its grace period (docs/workflows.md) unless nothing of it is left.
       if (!in_grace && (eof || now >= exit_at + cmd.drain_ms)) break;
       if (in_grace && eof && alive_after_exit == 0) break;
     }

@@ -1,5 +1,5 @@
 // Step executor: runs one `run` line of a workflow step in its own session, captures its output,
-// enforces the deadline and kills every process the step leaves behind (decisions §7, §8).
+// enforces the deadline and kills every process the step leaves behind (docs/workflows.md).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@ struct ShellCommand {
                                            // own environ. Note: dash itself exports PWD.
   int64_t deadline_ms = std::numeric_limits<int64_t>::max();  // kod::MonotonicMs() value at which
                                                               // the command times out
-  int64_t kill_grace_ms = 5000;  // SIGTERM → SIGKILL delay after the deadline (decisions §8: 5 s)
+  int64_t kill_grace_ms = 5000;  // SIGTERM → SIGKILL delay after the deadline (docs/workflows.md: 5 s)
   int64_t drain_ms = 100;        // after the shell exits, how long to keep reading while leftover
                                  // processes still hold the output pipe, before killing them
   int run_as_uid = -1;           // ≥ 0: the shell drops to this uid and gid (supplementary
@@ -46,7 +46,7 @@ struct CommandResult {
 /// keeps the pipe open gets `drain_ms` more to flush and is then killed.
 ///
 /// Deadline: at cmd.deadline_ms every process of the step gets SIGTERM, and SIGKILL
-/// kill_grace_ms later (decisions §8). If the shell dies of the SIGTERM first, the rest of the
+/// kill_grace_ms later (docs/workflows.md). If the shell dies of the SIGTERM first, the rest of the
 /// step keeps the remaining grace period (RunShell returns early once all of it has exited).
 /// If the deadline has already passed, nothing runs (timed_out, exit_code -1).
 ///

@@ -1,4 +1,4 @@
-// kod-runner: executes queued workflow runs (README "How the pieces fit"; decisions.md §6–§8).
+// kod-runner: executes queued workflow runs (README "How the pieces fit"; docs/api.md#workflow-runs, docs/workflows.md).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     }
     key = *loaded;
   }
-  // Only the derived key is kept; the passphrase never reaches a step (decisions.md §7).
+  // Only the derived key is kept; the passphrase never reaches a step (docs/workflows.md).
   std::fill(config->encryption_key.begin(), config->encryption_key.end(), '\0');
   config->encryption_key.clear();
   return kod::runner::RunDaemon(*config, key.get());

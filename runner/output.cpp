@@ -1,4 +1,4 @@
-// Step output capture: secret masking, UTF-8 repair and the 1 MiB head+tail cap (decisions §7, §8).
+// Step output capture: secret masking, UTF-8 repair and the 1 MiB head+tail cap (docs/workflows.md).
 #include "runner/output.h"
 
 #include <algorithm>
@@ -16,7 +16,7 @@ constexpr std::string_view kMask = "***";
 
 bool IsContinuation(unsigned char b) { return (b & 0xC0) == 0x80; }
 
-// The patterns of decisions §7/§8: each value, and each non-blank line of a multi-line value.
+// The patterns of docs/workflows.md: each value, and each non-blank line of a multi-line value.
 std::vector<std::string> MaskPatterns(const std::vector<std::string>& secrets) {
   std::vector<std::string> out;
   for (const std::string& s : secrets) {

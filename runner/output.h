@@ -1,4 +1,4 @@
-// Step output capture: secret masking, UTF-8 repair and the 1 MiB head+tail cap (decisions §7, §8).
+// Step output capture: secret masking, UTF-8 repair and the 1 MiB head+tail cap (docs/workflows.md).
 #pragma once
 
 #include <cstddef>
@@ -15,7 +15,7 @@ namespace kod::runner {
 /// Collects the output of one workflow step (stdout and stderr already interleaved on one pipe)
 /// and turns it into the text stored with the run. The byte stream goes through three stages:
 ///
-///  1. Masking (decisions §7/§8): every occurrence of a secret value is replaced by `***`. A value
+///  1. Masking (docs/workflows.md): every occurrence of a secret value is replaced by `***`. A value
 ///     that spans several lines is also masked line by line: each of its non-blank lines (split on
 ///     `\n`, a trailing `\r` dropped) is a pattern of its own, so `echo "$KEY" | sed 1d` cannot
 ///     leak the rest. At each position the longest matching pattern wins and matching restarts

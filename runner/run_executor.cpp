@@ -165,7 +165,7 @@ void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx
         cmd.run_as_uid = ctx.uid;
         cmd.run_as_gid = ctx.gid;
         // Secrets and env.X first, then the built-ins over them: a secret named PATH or
-        // KOD_RUN_ID cannot break the documented environment (decisions.md §7).
+        // KOD_RUN_ID cannot break the documented environment (docs/workflows.md).
         for (const auto& [k, v] : secrets) cmd.env[k] = v;
         for (const auto& [k, v] : vars) cmd.env[k] = v;
         for (auto& [k, v] : std::map<std::string, std::string>{

@@ -11,7 +11,7 @@ KOD_LIB_SH_LOADED=1
 
 KOD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# The Debian 12 packages everything needs (platform.md §1).
+# The Debian 12 packages everything needs (docs/platform-notes.md#packages).
 KOD_APT_PACKAGES=(
   libfcgi-dev libgit2-dev libmysqlcppconn-dev libssl-dev libjsoncpp-dev libinih-dev
   libboost-dev libboost-filesystem-dev libcppunit-dev nginx mariadb-server git wrk hyperfine
@@ -114,7 +114,7 @@ kod_random_alnum() {
   printf '%s' "$s"
 }
 
-# kod_new_token: kod_ + 32 alnum, the token format of api.md.
+# kod_new_token: kod_ + 32 alnum, the token format of docs/api.md.
 kod_new_token() { printf 'kod_%s' "$(kod_random_alnum 32)"; }
 
 # kod_write_secret FILE VALUE: writes VALUE (no newline) to FILE with mode 0600.
@@ -152,7 +152,7 @@ kod_pid_state() {
 }
 
 # kod_pid_alive PID: running and not a zombie. A zombie counts as stopped: this machine's PID 1
-# reaps orphans only after 1-2 s (platform.md §12.1).
+# reaps orphans only after 1-2 s (docs/platform-notes.md#processes-and-pid-1).
 kod_pid_alive() {
   [[ $1 =~ ^[0-9]+$ ]] || return 1
   local st
@@ -254,7 +254,7 @@ kod_wait_http() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# A private MariaDB instance (platform.md §2). The instance is described by these variables,
+# A private MariaDB instance (docs/platform-notes.md#mariadb-in-tests). The instance is described by these variables,
 # set by kod_mariadb_layout (or by hand):
 #   KOD_MDB_DATA  datadir        KOD_MDB_SOCK  unix socket      KOD_MDB_PID  pid file
 #   KOD_MDB_LOG   error log      KOD_MDB_PORT  TCP port on 127.0.0.1 ("0": no TCP, "auto": a free one)

@@ -1,5 +1,5 @@
 -- Kod schema v1: tokens, repositories, collaborators, secrets, workflow runs and steps.
--- utf8mb4_bin everywhere: names are case-sensitive (decisions.md §4). Times are epoch milliseconds.
+-- utf8mb4_bin everywhere: names are case-sensitive (docs/api.md#repositories). Times are epoch milliseconds.
 CREATE TABLE tokens (
   id            CHAR(12)     NOT NULL PRIMARY KEY,
   name          VARCHAR(100) NOT NULL,

@@ -1,4 +1,4 @@
-// Handlers of the JSON API (api.md): health, tokens, repositories, collaborators, secrets, runs.
+// Handlers of the JSON API (docs/api.md): health, tokens, repositories, collaborators, secrets, runs.
 #include <json/json.h>
 
 #include "fcgi/handlers/fields.h"
@@ -39,7 +39,7 @@ Result<service::RepoRef> Repo(Request& rq) { return service::ResolveRepo(rq.env(
 }  // namespace
 
 Status Health(Request& rq, Response& rs) {
-  // decisions.md §1: cheap; the database check may be reused for up to 1 s.
+  // docs/api.md#health: cheap; the database check may be reused for up to 1 s.
   constexpr int64_t kReuseMs = 1000;
   static std::optional<int64_t> checked_at;
   static bool healthy = false;
@@ -223,7 +223,7 @@ Status RemoveCollaborator(Request& rq, Response& rs) {
   return Status::Ok();
 }
 
-// ---- secrets (read-type visibility, decisions.md §3)
+// ---- secrets (read-type visibility, docs/access.md)
 
 Status ListSecrets(Request& rq, Response& rs) {
   auto ref = Repo(rq);

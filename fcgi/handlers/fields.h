@@ -1,5 +1,5 @@
 // Typed reads of JSON body fields: a field of the wrong JSON type is a 400 naming the field
-// (decisions.md §1); unknown fields are ignored.
+// (docs/api.md#conventions); unknown fields are ignored.
 #pragma once
 
 #include <json/json.h>

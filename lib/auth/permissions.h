@@ -1,4 +1,4 @@
-// Permissions (api.md) and the Principal a request acts as; the access model of decisions.md §3.
+// Permissions (docs/api.md) and the Principal a request acts as; the access model of docs/access.md.
 #pragma once
 
 #include <optional>
@@ -8,7 +8,7 @@
 
 namespace kod::auth {
 
-/// The ten permission names of api.md. `Admin` implies every other.
+/// The ten permission names of docs/api.md. `Admin` implies every other.
 enum class Permission {
   RepoRead, RepoWrite, RepoDelete, CollaboratorRead, CollaboratorWrite,
   WorkflowRead, WorkflowTrigger, SecretsRead, SecretsWrite, Admin,
@@ -23,14 +23,14 @@ const char* PermissionName(Permission p);
 struct Principal {
   std::string token_id;
   std::vector<Permission> permissions;
-  std::optional<std::string> username;  // linked token (decisions.md §3) when set
+  std::optional<std::string> username;  // linked token (docs/access.md) when set
 
   /// True if the token holds `p` or `admin`.
   bool Has(Permission p) const;
   bool IsAdmin() const { return Has(Permission::Admin); }
 };
 
-/// What a principal may do with one repository (decisions.md §3).
+/// What a principal may do with one repository (docs/access.md).
 enum class RepoAccess {
   Hidden,  // linked token, neither owner nor collaborator: the repository answers 404 everywhere
   Read,    // read-type operations (details, secrets, workflows, git)
@@ -42,7 +42,7 @@ enum class RepoAccess {
 RepoAccess AccessTo(const Principal& who, const std::string& owner_token_id, bool is_collaborator);
 
 /// The token value carried by an Authorization header: `Bearer <token>` or
-/// `Basic base64(<any user>:<token>)`, scheme case-insensitive (decisions.md §1, §8).
+/// `Basic base64(<any user>:<token>)`, scheme case-insensitive (docs/api.md#authentication).
 /// nullopt for a missing, empty or malformed header (the caller answers 401).
 std::optional<std::string> TokenFromAuthorization(std::string_view header);
 

@@ -6,7 +6,7 @@
 
 namespace kod {
 
-/// Milliseconds since the Unix epoch (api.md: every timestamp is in this unit).
+/// Milliseconds since the Unix epoch (docs/api.md: every timestamp is in this unit).
 inline int64_t NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

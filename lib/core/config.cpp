@@ -164,7 +164,7 @@ Result<Config> LoadConfig(const std::string& path, bool must_exist, const std::s
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return InvalidArgument("log.level: must be debug, info, warn or error");
   if (!c.admin_token.empty() && c.admin_token.size() < 16)
-    return InvalidArgument("auth.admin_token: must be at least 16 characters (decisions.md §2)");
+    return InvalidArgument("auth.admin_token: must be at least 16 characters (docs/api.md#authentication)");
   if (c.encryption_key.empty() && !c.encryption_key_file.empty()) {
     std::ifstream in(c.encryption_key_file, std::ios::binary);
     if (!in) return InvalidArgument("secrets.key_file: cannot read " + c.encryption_key_file);

@@ -5,18 +5,18 @@
 
 namespace kod::names {
 
-/// Repository names, decisions.md §4: ^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$ ("import" is checked
+/// Repository names, docs/api.md#repositories: ^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$ ("import" is checked
 /// separately by IsReservedRepoName so the caller can give its own message).
 bool IsValidRepoName(std::string_view name);
-/// decisions.md §8: "import" is reserved.
+/// docs/api.md#repositories: "import" is reserved.
 bool IsReservedRepoName(std::string_view name);
-/// Collaborator / linked-token usernames, decisions.md §2, §4: ^[A-Za-z0-9_-]{1,64}$.
+/// Collaborator / linked-token usernames, docs/api.md#tokens, docs/api.md#repositories: ^[A-Za-z0-9_-]{1,64}$.
 bool IsValidUsername(std::string_view name);
-/// Secret names, decisions.md §5: ^[A-Za-z_][A-Za-z0-9_]*$, at most 128 characters.
+/// Secret names, docs/api.md#secrets: ^[A-Za-z_][A-Za-z0-9_]*$, at most 128 characters.
 bool IsValidSecretName(std::string_view name);
-/// decisions.md §8: names starting with KOD_ in any letter case are reserved.
+/// docs/api.md#secrets: names starting with KOD_ in any letter case are reserved.
 bool IsReservedSecretName(std::string_view name);
-/// Token and run ids, decisions.md §1: exactly 12 characters of [a-z0-9].
+/// Token and run ids, docs/api.md#conventions: exactly 12 characters of [a-z0-9].
 bool IsValidId(std::string_view id);
 /// Branch names accepted in the API (git-check-ref-format rules, simplified and stricter).
 bool IsValidBranchName(std::string_view name);

@@ -1,4 +1,4 @@
-// RAII for C handles: one deleter template for every library's `*_free` function (style.md §5).
+// RAII for C handles: one deleter template for every library's `*_free` function (docs/development.md#raii).
 #pragma once
 
 #include <memory>

@@ -10,13 +10,13 @@ namespace kod::crypto {
 
 /// SHA-256 of `data` (any bytes) as 64 lower-case hex characters.
 /// Tokens are stored only as this hash of the whole token string, "kod_" prefix included
-/// (decisions.md §2). Thread-safe. Throws std::runtime_error only if OpenSSL itself fails
+/// (docs/api.md#tokens). Thread-safe. Throws std::runtime_error only if OpenSSL itself fails
 /// (a broken installation, not bad input).
 std::string Sha256Hex(std::string_view data);
 
 /// True when `a` and `b` hold the same bytes. The time taken does not depend on where the
 /// contents differ (CRYPTO_memcmp); it does reveal whether the lengths differ, which is not secret
-/// for the fixed-length hashes this compares (decisions.md §2: tokens compared in constant time).
+/// for the fixed-length hashes this compares (docs/api.md#authentication: tokens compared in constant time).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 /// Standard Base64 (RFC 4648 §4, alphabet A-Z a-z 0-9 + /, '=' padding) without line breaks.

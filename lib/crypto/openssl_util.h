@@ -1,5 +1,5 @@
 // Internal to lib/crypto: RAII owners for OpenSSL handles and OpenSSL error reporting.
-// Never include this header outside lib/crypto/ (style.md §1: only lib/crypto touches OpenSSL).
+// Never include this header outside lib/crypto/ (docs/development.md#layers: only lib/crypto touches OpenSSL).
 #pragma once
 
 #include <openssl/evp.h>

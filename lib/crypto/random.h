@@ -7,14 +7,14 @@
 
 namespace kod::crypto {
 
-/// Alphabet of ids: [a-z0-9] (decisions.md §1).
+/// Alphabet of ids: [a-z0-9] (docs/api.md#conventions).
 inline constexpr std::string_view kIdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-/// Alphabet of the random part of tokens: [A-Za-z0-9] (decisions.md §2).
+/// Alphabet of the random part of tokens: [A-Za-z0-9] (docs/api.md#authentication).
 inline constexpr std::string_view kTokenAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-inline constexpr std::size_t kIdLength = 12;              // decisions.md §1
-inline constexpr std::string_view kTokenPrefix = "kod_";  // decisions.md §2
-inline constexpr std::size_t kTokenRandomLength = 32;     // decisions.md §2
+inline constexpr std::size_t kIdLength = 12;              // docs/api.md#conventions
+inline constexpr std::string_view kTokenPrefix = "kod_";  // docs/api.md#authentication
+inline constexpr std::size_t kTokenRandomLength = 32;     // docs/api.md#authentication
 
 /// `n` bytes from the CSPRNG (any byte values). Thread-safe; safe after fork() (OpenSSL 3
 /// reseeds in the child). Throws std::runtime_error if RAND_bytes fails (unseeded RNG):
@@ -28,10 +28,10 @@ std::string RandomBytes(std::size_t n);
 /// RandomBytes does.
 std::string RandomString(std::size_t n, std::string_view alphabet);
 
-/// A new id for tokens and workflow runs: 12 characters of [a-z0-9] (decisions.md §1).
+/// A new id for tokens and workflow runs: 12 characters of [a-z0-9] (docs/api.md#conventions).
 std::string NewId();
 
-/// A new token value: "kod_" followed by 32 characters of [A-Za-z0-9] (decisions.md §2),
+/// A new token value: "kod_" followed by 32 characters of [A-Za-z0-9] (docs/api.md#authentication),
 /// about 190 bits of entropy. The caller stores only Sha256Hex() of the whole string.
 std::string NewTokenValue();
 

@@ -194,7 +194,7 @@ std::string SecretKey::CheckValue() const {
 Result<std::string> SecretKey::Seal(std::string_view plaintext, std::string_view aad) const {
   if (!has_key_) return Internal("secret key was moved from");
   unsigned char nonce[kNonceBytes];
-  // A fresh random nonce per seal (decisions.md §5). SP 800-38D §8.3 allows 2^32 seals per key
+  // A fresh random nonce per seal (docs/api.md#secrets). SP 800-38D §8.3 allows 2^32 seals per key
   // with random 96-bit nonces; secret writes under one key are far fewer.
   if (RAND_bytes(nonce, sizeof nonce) != 1) return internal::OpenSslError("RAND_bytes failed");
   std::string_view iv(reinterpret_cast<const char*>(nonce), sizeof nonce);

@@ -1,6 +1,6 @@
 // Secrets at rest: scrypt key derivation and AES-256-GCM sealing bound to repository and name.
 //
-// Rules from decisions.md §5: AES-256-GCM with a fresh random nonce per write; the key derived
+// Rules from docs/api.md#secrets: AES-256-GCM with a fresh random nonce per write; the key derived
 // from the configured KOD_ENCRYPTION_KEY with scrypt (N=16384, r=8, p=1, 32 bytes) and a random
 // 16-byte salt stored beside a key check value; repository id and secret name bound in as
 // associated data.
@@ -16,11 +16,11 @@
 
 namespace kod::crypto {
 
-inline constexpr uint64_t kScryptN = 16384;       // decisions.md §5
-inline constexpr uint32_t kScryptR = 8;           // decisions.md §5
-inline constexpr uint32_t kScryptP = 1;           // decisions.md §5
+inline constexpr uint64_t kScryptN = 16384;       // docs/api.md#secrets
+inline constexpr uint32_t kScryptR = 8;           // docs/api.md#secrets
+inline constexpr uint32_t kScryptP = 1;           // docs/api.md#secrets
 inline constexpr std::size_t kKeyBytes = 32;      // AES-256
-inline constexpr std::size_t kKeySaltBytes = 16;  // decisions.md §5
+inline constexpr std::size_t kKeySaltBytes = 16;  // docs/api.md#secrets
 inline constexpr unsigned char kSealVersion = 0x01;
 inline constexpr std::size_t kNonceBytes = 12;  // GCM's native IV size (NIST SP 800-38D §8.2)
 inline constexpr std::size_t kTagBytes = 16;
@@ -36,12 +36,12 @@ inline constexpr std::size_t kSealOverhead = 1 + kNonceBytes + kTagBytes;
 Result<std::string> Scrypt(std::string_view pass, std::string_view salt, uint64_t N, uint32_t r,
                            uint32_t p, std::size_t len);
 
-/// 16 fresh random bytes for a new key salt (decisions.md §5), stored in the database beside
+/// 16 fresh random bytes for a new key salt (docs/api.md#secrets), stored in the database beside
 /// SecretKey::CheckValue(). Throws std::runtime_error as RandomBytes does.
 std::string NewKeySalt();
 
 /// Associated data for a secret: "kod-secret-v1" NUL <decimal repo_id> NUL <secret_name>.
-/// Binding the repository id (stable across renames, decisions.md §4) and the name means a
+/// Binding the repository id (stable across renames, docs/api.md#repositories) and the name means a
 /// blob copied to another repository or another secret name fails to open. The encoding is
 /// unambiguous: the prefix is fixed, a decimal number holds no NUL, and the name is the rest.
 std::string SecretAad(int64_t repo_id, std::string_view secret_name);
@@ -53,7 +53,7 @@ class SecretKey {
  public:
   /// Derives the key from the configured passphrase (KOD_ENCRYPTION_KEY, any non-empty bytes)
   /// and the 16-byte salt stored in the database, with scrypt N=16384 r=8 p=1 → 32 bytes
-  /// (decisions.md §5). Takes about 50 ms and 16 MiB; do it once at start.
+  /// (docs/api.md#secrets). Takes about 50 ms and 16 MiB; do it once at start.
   /// Errors: InvalidArgument for an empty passphrase or a salt that is not 16 bytes;
   /// Internal if OpenSSL fails.
   static Result<SecretKey> Derive(std::string_view passphrase, std::string_view salt16);
@@ -65,7 +65,7 @@ class SecretKey {
   ~SecretKey();
 
   /// Key check value stored in the database to detect, at start, a passphrase that does not
-  /// match the stored secrets (decisions.md §5): lower-case hex (64 characters) of
+  /// match the stored secrets (docs/api.md#secrets): lower-case hex (64 characters) of
   /// HMAC-SHA256(key, "kod key check v1"). Deterministic for one passphrase and salt; reveals
   /// nothing usable about the key. Compare it with ConstantTimeEquals.
   /// Throws std::logic_error on a moved-from key, std::runtime_error if OpenSSL fails.

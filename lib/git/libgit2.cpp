@@ -15,7 +15,7 @@ void Init() {
     for (git_config_level_t level : {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
                                      GIT_CONFIG_LEVEL_PROGRAMDATA})
       git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, "");
-    // The workers may run as another user than the repositories' owner (platform.md §7).
+    // The workers may run as another user than the repositories' owner (docs/platform-notes.md#libgit2).
     git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
   });
 }

@@ -42,7 +42,7 @@ std::string LastGitMessage(int rc);
 
 /// Opens the bare repository at `path` with git_repository_open_bare, which (unlike
 /// git_repository_open) skips libgit2's ownership check that fails with a misleading
-/// GIT_ENOTFOUND for repos owned by another uid (platform.md §7).
+/// GIT_ENOTFOUND for repos owned by another uid (docs/platform-notes.md#libgit2).
 /// Errors: NotFound("Repository not found") when there is no repository at `path`; Internal otherwise.
 Result<GitRepo> OpenBare(const std::string& path);
 

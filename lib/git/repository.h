@@ -2,7 +2,7 @@
 // checkout.
 //
 // Every function opens the repository at `repo_path` itself (git_repository_open_bare, see
-// platform.md §7) and closes it before returning; none runs a `git` subprocess. Functions are
+// docs/platform-notes.md#libgit2) and closes it before returning; none runs a `git` subprocess. Functions are
 // thread-safe in the sense of libgit2 (built with threads): separate calls use separate handles.
 // Messages of InvalidArgument/NotFound/Conflict are meant for the client's {"error": ...};
 // Internal carries libgit2's message and is logged where it happens.
@@ -17,7 +17,7 @@
 namespace kod::git {
 
 /// Creates a bare repository at `path` (parent directories are created) whose HEAD is the
-/// symbolic ref refs/heads/<default_branch> (unborn until the first push). Source: decisions §4.
+/// symbolic ref refs/heads/<default_branch> (unborn until the first push). Source: docs/api.md#repositories.
 /// Errors: Conflict("Repository already exists") if anything exists at `path`;
 /// InvalidArgument if refs/heads/<default_branch> is not a valid ref name; Internal if libgit2
 /// fails (a half-created directory is removed again).
@@ -36,7 +36,7 @@ Result<BranchSummary> Summarize(const std::string& repo_path);
 Result<std::vector<std::string>> ListBranches(const std::string& repo_path);
 
 /// The branch HEAD points at, as a short name ("main"), read from the symbolic ref without
-/// resolving it, so it works on an unborn HEAD. Source: decisions §4 (`defaultBranch`).
+/// resolving it, so it works on an unborn HEAD. Source: docs/api.md#repositories (`defaultBranch`).
 /// Errors: NotFound("Repository not found"); Internal if HEAD is detached or points outside refs/heads/.
 Result<std::string> DefaultBranch(const std::string& repo_path);
 
@@ -47,7 +47,7 @@ Result<std::string> BranchTip(const std::string& repo_path, const std::string& b
 
 /// Resolves `commit_hex` (7–40 hex digits, either case; an abbreviation must be unique) to the
 /// full 40-hex id of a commit that is the tip of `branch` or one of its ancestors.
-/// Source: decisions §8 (trigger `commit`).
+/// Source: docs/api.md#workflow-runs (trigger `commit`).
 /// Errors: InvalidArgument("Commit must be 7 to 40 hexadecimal digits"),
 /// InvalidArgument("Commit not found: <hex>"), InvalidArgument("Commit prefix is ambiguous: <hex>"),
 /// InvalidArgument("Not a commit: <hex>"), InvalidArgument("Commit <hex> is not on branch <branch>");
@@ -59,7 +59,7 @@ Result<std::string> ResolveCommitOnBranch(const std::string& repo_path, const st
 /// Names ("build.toml") of the workflow files of `commit` (40 hex): regular or executable blobs
 /// directly in .kod/workflows/ whose name ends in ".toml" and is longer than that suffix; symlinks,
 /// submodules and subdirectories are ignored. Sorted bytewise. Empty when .kod/workflows is
-/// missing or is not a directory. Source: decisions §6, §7.
+/// missing or is not a directory. Source: docs/api.md#workflow-runs, docs/workflows.md.
 /// Errors: InvalidArgument if `commit` is not 40 hex digits; NotFound("Commit not found: <hex>");
 /// NotFound("Repository not found"); Internal.
 Result<std::vector<std::string>> WorkflowFiles(const std::string& repo_path, const std::string& commit);
@@ -75,7 +75,7 @@ Result<std::optional<std::string>> ReadBlob(const std::string& repo_path, const 
 /// Writes the tree of `commit` (40 hex) into the existing directory `dir` with git_checkout_tree
 /// (target_directory, GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX): files present in
 /// `dir` are overwritten, others are left alone, and no index is written into the bare
-/// repository (platform.md §7). Symlinks in the tree become symlinks.
+/// repository (docs/platform-notes.md#libgit2). Symlinks in the tree become symlinks.
 /// Errors: InvalidArgument if `commit` is not 40 hex digits or `dir` is not an existing directory;
 /// NotFound("Commit not found: <hex>"); NotFound("Repository not found"); Internal.
 /// Moves loose refs into packed-refs (like `git pack-refs --all`, via git_refdb_compress), so

@@ -1,5 +1,5 @@
 // In-process caches of metadata read on every request (tokens, repositories, collaborators),
-// invalidated on this host the moment anything changes (decisions.md §2: a deleted token fails
+// invalidated on this host the moment anything changes (docs/api.md#tokens: a deleted token fails
 // its very next request): each entry remembers the metadata epoch it was read under, and every
 // change bumps that epoch in memory shared by all of kod-fcgi's forked workers.
 #pragma once

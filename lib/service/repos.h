@@ -1,4 +1,4 @@
-// Use cases of repositories and collaborators (api.md, decisions.md §3, §4): the database rows and
+// Use cases of repositories and collaborators (docs/api.md, docs/access.md, docs/api.md#repositories): the database rows and
 // the bare repositories on disk change together or not at all.
 #pragma once
 
@@ -22,7 +22,7 @@ struct RepoRef {
 /// Absolute path of the bare repository of `name`: <repos_dir>/<name>.git.
 std::string RepoPath(const Config& config, const std::string& name);
 
-/// Looks a repository up by its path segment and applies the visibility rule (decisions.md §3):
+/// Looks a repository up by its path segment and applies the visibility rule (docs/access.md):
 /// an invalid name, a missing repository and a hidden one all give NotFound("Repository not found").
 Result<RepoRef> ResolveRepo(Env& env, const auth::Principal& who, const std::string& name);
 
@@ -46,7 +46,7 @@ Result<std::vector<domain::Repo>> ListRepos(Env& env, const auth::Principal& who
 /// Principals with the same key see the same ListRepos (for caching its rendering).
 std::string RepoListKey(const auth::Principal& who);
 
-/// Branches and HEAD read with libgit2 (decisions.md §4), collaborators as resolved.
+/// Branches and HEAD read with libgit2 (docs/api.md#repositories), collaborators as resolved.
 Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
 
 /// Owner-only. Renames directory and row together, under the repository's exclusive lock:

@@ -1,4 +1,4 @@
-// Use cases of workflow runs on the API side (api.md Workflows, decisions.md §6, §8): trigger,
+// Use cases of workflow runs on the API side (docs/api.md#workflow-runs, docs/api.md#workflow-runs): trigger,
 // list, get, and the runs a push queues. The runner side lives in lib/service/execution.h.
 #pragma once
 
@@ -22,7 +22,7 @@ struct TriggerRequest {
 
 /// Validates (branch exists, commit on branch, files exist inside .kod/workflows/ and parse) and
 /// queues a run pinned to one commit, then wakes the runners. Errors: 400 with the messages of
-/// decisions.md §6/§8 ("Branch not found: <b>", "No workflow files on <b>", "<file>:<line>: …").
+/// docs/api.md#workflow-runs, docs/api.md#order-of-checks ("Branch not found: <b>", "No workflow files on <b>", "<file>:<line>: …").
 Result<domain::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest& req);
 
 /// Newest first; `limit` 1–500 (checked by the caller).
@@ -36,7 +36,7 @@ struct RefUpdate {
   std::string old_oid, new_oid, ref;
 };
 
-/// decisions.md §6 Push: every branch update (not deletions, not tags) whose new commit has
+/// docs/api.md#workflow-runs Push: every branch update (not deletions, not tags) whose new commit has
 /// .kod/workflows/*.toml queues one run with trigger "push". Returns the lines to show the pusher
 /// ("Kod: queued workflow run <id> for <branch>").
 Result<std::vector<std::string>> QueuePushRuns(Env& env, int64_t repo_id, const std::string& repo_name,

@@ -1,4 +1,4 @@
-// Use cases of per-repository secrets (api.md Secrets, decisions.md §5): values are sealed with
+// Use cases of per-repository secrets (docs/api.md#secrets, docs/api.md#secrets): values are sealed with
 // AES-256-GCM bound to (repository id, name) and are only ever decrypted for a workflow run.
 #pragma once
 
@@ -33,10 +33,10 @@ Result<std::vector<domain::SecretMeta>> ListSecrets(Env& env, const RepoRef& ref
 /// (500 kNoKeyMessage), then seals and stores. An update keeps createdAt, moves updatedAt.
 Status PutSecret(Env& env, const RepoRef& ref, const std::string& name, const std::string* value);
 
-/// 404 for an invalid name or a missing secret (decisions.md §5, §8).
+/// 404 for an invalid name or a missing secret (docs/api.md#secrets).
 Status DeleteSecret(Env& env, const RepoRef& ref, const std::string& name);
 
-/// The decrypted secrets of a repository, name → value, for a workflow run only (decisions.md §7).
+/// The decrypted secrets of a repository, name → value, for a workflow run only (docs/workflows.md).
 /// The one function that ever returns a secret value.
 Result<std::map<std::string, std::string>> SecretsForRun(Env& env, int64_t repo_id);
 

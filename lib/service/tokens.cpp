@@ -64,7 +64,7 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
       return Status::Ok();
     });
     if (!s.ok()) return s;
-    // The index found the row; the stored hash is still compared in constant time (decisions §2).
+    // The index found the row; the stored hash is still compared in constant time (docs/api.md#authentication).
     if (!row || !crypto::ConstantTimeEquals(row->hash, hash)) return Unauthenticated();
     found = std::move(row->token);
     AuthCache().Put(hash, *found, epoch);

@@ -1,4 +1,4 @@
-// Use cases of API tokens (api.md Tokens, decisions.md §2) and authentication of a request.
+// Use cases of API tokens (docs/api.md#tokens, docs/api.md#tokens) and authentication of a request.
 #pragma once
 
 #include <optional>
@@ -21,7 +21,7 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization);
 inline constexpr int64_t kMaxTokenExpiresInDays = 365;
 inline constexpr char kExpiresInDaysRule[] = "expiresInDays must be an integer from 1 to 365";
 
-/// The fields of POST /tokens after JSON type checks (decisions.md §2).
+/// The fields of POST /tokens after JSON type checks (docs/api.md#tokens).
 struct NewToken {
   std::string name;
   std::optional<std::vector<std::string>> permissions;  // default ["repo:read","repo:write"]
@@ -39,11 +39,11 @@ struct CreatedToken {
 /// expiresInDays 1–365, username rule, "Collaborator '<u>' not found".
 Result<CreatedToken> CreateToken(Env& env, const NewToken& req);
 Result<std::vector<domain::Token>> ListTokens(Env& env);
-/// decisions.md §2: own id → 400 "Cannot delete your own token"; unknown → 404.
+/// docs/api.md#tokens: own id → 400 "Cannot delete your own token"; unknown → 404.
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id);
 
 /// Creates the bootstrap admin token from config.admin_token when the token table is empty
-/// (decisions.md §2). Idempotent; safe when several processes start at once.
+/// (docs/api.md#tokens). Idempotent; safe when several processes start at once.
 Status BootstrapAdmin(Env& env);
 
 }  // namespace kod::service

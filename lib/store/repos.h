@@ -43,7 +43,7 @@ class CollaboratorStore {
   bool Add(int64_t repo_id, const std::string& username, int64_t now);
   /// False when not a collaborator.
   bool Remove(int64_t repo_id, const std::string& username);
-  /// True if `username` is a collaborator on at least one repository (decisions §2).
+  /// True if `username` is a collaborator on at least one repository (docs/api.md#tokens).
   bool ExistsAnywhere(const std::string& username);
 
  private:

@@ -23,7 +23,7 @@ class RunStore {
   std::vector<domain::Run> List(int64_t repo_id, int limit);
   std::optional<domain::Run> FindBySeq(int64_t seq);
 
-  /// Claims the oldest queued run of a repository that has no running run (decisions §6: one run
+  /// Claims the oldest queued run of a repository that has no running run (docs/api.md#workflow-runs: one run
   /// per repository at a time, oldest first). Must run inside a transaction (READ COMMITTED):
   /// the repository row is locked FOR UPDATE, then the run is taken with a conditional UPDATE
   /// (`WHERE status='queued'`) so two runners never claim the same run. nullopt: nothing to do.

@@ -10,7 +10,7 @@
 
 namespace kod::store {
 
-/// The stored key check value of the encryption key (decisions.md §5).
+/// The stored key check value of the encryption key (docs/api.md#secrets).
 struct KeyCheck {
   std::string salt;         // raw bytes
   std::string check_value;  // hex

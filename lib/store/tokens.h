@@ -28,7 +28,7 @@ class TokenStore {
   std::vector<domain::Token> List(int64_t now);
   /// True if a row was deleted.
   bool Delete(const std::string& id);
-  /// Sets last_used_at = now unless it was written less than `min_interval_ms` ago (decisions §2).
+  /// Sets last_used_at = now unless it was written less than `min_interval_ms` ago (docs/api.md#tokens).
   void TouchLastUsed(const std::string& id, int64_t now, int64_t min_interval_ms);
   /// Removes tokens whose expires_at <= now; returns how many.
   int DeleteExpired(int64_t now);

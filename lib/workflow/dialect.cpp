@@ -75,7 +75,7 @@ std::string_view Unquote(std::string_view v) {
   return IsQuotedString(v) ? v.substr(1, v.size() - 2) : v;
 }
 
-// Cuts an inline comment: `#` after a space or tab, outside '...' and "..." (decisions.md §7).
+// Cuts an inline comment: `#` after a space or tab, outside '...' and "..." (docs/workflows.md).
 std::string_view StripInlineComment(std::string_view v) {
   char quote = 0;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -198,7 +198,7 @@ class Parser {
 
   // Handles one line, its trailing CR already removed. False with error_line_/problem_ set on error.
   bool Line(std::string_view line) {
-    size_t indent = line.find_first_not_of(kBlanks);  // a tab counts as one column (§7)
+    size_t indent = line.find_first_not_of(kBlanks);  // a tab counts as one column (docs/workflows.md#the-dialect)
     if (indent == std::string_view::npos) return true;
     std::string_view content = Trim(line);
     if (in_block_) {

@@ -1,6 +1,6 @@
 // Kod's workflow dialect (.kod/workflows/*.toml, not TOML): parsing, conditions, interpolation.
 //
-// Rules come from decisions.md §7 and §8. Pure functions, no I/O, safe on any bytes and from any
+// Rules come from docs/workflows.md. Pure functions, no I/O, safe on any bytes and from any
 // thread. Choices the spec leaves open (each pinned by a test in tests/unit/workflow/):
 //  - Every step needs `run`; a step without it is an error at its `[step:...]` line.
 //  - A file with no step is an error at line 1.
@@ -31,7 +31,7 @@
 namespace kod::workflow {
 
 /// An `if:` condition: `branch == 'x'`, `branch != 'x'`, `env.NAME == 'x'` or `env.NAME != 'x'`
-/// (decisions.md §7). `env_name` is set only for Subject::Env; `equals` is false for `!=`.
+/// (docs/workflows.md). `env_name` is set only for Subject::Env; `equals` is false for `!=`.
 struct Condition {
   enum class Subject { Branch, Env };
   Subject subject = Subject::Branch;
@@ -54,7 +54,7 @@ struct Step {
 };
 
 /// A parsed workflow file. `file` is the name given to Parse; `timeout_seconds` bounds the whole
-/// file (decisions.md §7, default 300); `steps` is never empty and in file order.
+/// file (docs/workflows.md, default 300); `steps` is never empty and in file order.
 struct Workflow {
   std::string file;
   int timeout_seconds = limits::kWorkflowTimeoutDefaultS;
@@ -64,7 +64,7 @@ struct Workflow {
 /// Parses one workflow file. `file_name` is used only in messages. CRLF and LF parse alike; a
 /// leading UTF-8 BOM is ignored. Stops at the first problem and returns
 /// InvalidArgument("<file_name>:<line>: <problem>") with the 1-based line of the offending line
-/// (decisions.md §8: unknown keys, duplicate keys, bad values, bad conditions, `run: |`, stray
+/// (docs/workflows.md: unknown keys, duplicate keys, bad values, bad conditions, `run: |`, stray
 /// lines, empty step names, working_dir leaving the checkout). Linear in the input size.
 Result<Workflow> Parse(std::string_view file_name, std::string_view text);
 
@@ -75,20 +75,20 @@ bool Evaluate(const Condition& c, std::string_view branch,
 
 /// Replaces `{branch}`, `{repo}` and `{env.NAME}` (NAME a key of `env`) in one pass; inserted
 /// values are not scanned again, so a branch named `{env.X}` stays literal. Anything else in
-/// braces, including `{env.NAME}` for an unset NAME, stays as written (decisions.md §7, §8).
+/// braces, including `{env.NAME}` for an unset NAME, stays as written (docs/workflows.md).
 /// The result goes to `/bin/sh -c`: callers own quoting concerns for untrusted values.
 std::string Interpolate(std::string_view text, std::string_view branch, std::string_view repo,
                         const std::map<std::string, std::string>& env);
 
 /// Recognizes a run line `env.NAME = "value"`, `env.NAME = 'value'` or `env.NAME = bare value`
-/// (decisions.md §7), spaces around `=` optional, NAME `[A-Za-z_][A-Za-z0-9_]*`. Returns
+/// (docs/workflows.md), spaces around `=` optional, NAME `[A-Za-z_][A-Za-z0-9_]*`. Returns
 /// {NAME, value} with one quoted string unquoted and a bare value trimmed; nullopt for any other
 /// line (including `env.X == 'y'`), which then runs in the shell. The value is not interpolated:
 /// call Interpolate on it afterwards, not on the line before, so a quote inside {branch} cannot
 /// change how the line splits.
 std::optional<std::pair<std::string, std::string>> ParseEnvAssignment(std::string_view run_line);
 
-/// Maps an entry of the `files` array of POST /repos/:name/workflows (decisions.md §6) to a file
+/// Maps an entry of the `files` array of POST /repos/:name/workflows (docs/api.md#workflow-runs) to a file
 /// name inside .kod/workflows/: "build.toml" and ".kod/workflows/build.toml" both give
 /// "build.toml". Returns InvalidArgument naming the entry when it is empty, holds a NUL byte, is
 /// absolute, has an empty, `.` or `..` segment, names a subdirectory or anything outside

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bad input to the API, table-driven, against the whole stack (issue 2, "What it must show";
-# decisions.md §1, §2, §8). One row per case; every row names its request and the answer it must
+# docs/api.md#conventions, docs/api.md#tokens, docs/api.md#order-of-checks). One row per case; every row names its request and the answer it must
 # get: a clear 4xx with a JSON body {"error": "<non-empty string>"} (Content-Type
 # application/json), never a 5xx, never a hang (10 s per request). Rows cover
 #   - every field of POST /tokens (name, permissions, expiresInDays, username) and the body itself,
@@ -375,7 +375,7 @@ rows += [
          body=padded({"name": "big"}, MIB + 1), status=413, headers=ADMIN + JSON_CT),
 ]
 
-# -- malformed Authorization headers (GET /tokens; decisions.md §1, §8)
+# -- malformed Authorization headers (GET /tokens; docs/api.md#authentication)
 U = "Unauthorized"
 
 
@@ -417,7 +417,7 @@ rows += [
     # header is the "to kod-fcgi directly" row above.
     A("Bearer with a 10 KB value (through nginx: nginx's own 4xx)", "Bearer " + "a" * 10240,
       status={400, 401, 431}, json=False, www=False),
-    # controls: the accepted spellings (decisions.md §1, §8)
+    # controls: the accepted spellings (docs/api.md#authentication)
     A("Bearer <token> (control)", "Bearer " + TOKEN, status=200),
     A("bearer <token>, lower-case scheme (control)", "bearer " + TOKEN, status=200),
     A("BASIC base64(git:<token>) (control)", "BASIC " + b64("git:" + TOKEN), status=200),
@@ -481,7 +481,7 @@ for r in rows:
         allow_seen.setdefault(r["path"], (resp.header("Allow"), r["name"]))
 
 # Every method an Allow header lists must be routed at that path: a listed method that answers
-# 405 itself contradicts the header (decisions.md §1). Probed without credentials, so nothing is
+# 405 itself contradicts the header (docs/api.md#authentication). Probed without credentials, so nothing is
 # changed: a routed method answers 401 (200 on the public /health), an unrouted one 405.
 contradicted = []
 for path, (allow, row) in sorted(allow_seen.items()):

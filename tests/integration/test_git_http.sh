@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Git over HTTP with the real git client, through nginx (nginx/kod.conf) and kod-fcgi's bridge to
-# `git http-backend` (issue 5, api.md "Git over HTTP", decisions.md §3/§8, platform.md §6):
+# `git http-backend` (issue 5, docs/api.md#git-over-http, docs/access.md, docs/platform-notes.md#git-http-backend):
 #   - clone of an empty repository, push, fetch (new commits appear), `--depth 1` clone,
 #     `git -c protocol.version=2 ls-remote` ("version 2" in GIT_TRACE_PACKET), no credentials → 401
 #   - clone of a repository with 100 branches (made by one `git fast-import`): all 100 refs arrive;

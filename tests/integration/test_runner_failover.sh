@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kod-runner failure and concurrency (issue 6 "What it must show", decisions.md §6):
+# kod-runner failure and concurrency (issue 6 "What it must show", docs/api.md#workflow-runs):
 #   1. `kill -9` of kod-runner while a step runs `sleep 300.<marker>`; a runner started again
 #      fails the run within 20 s with a step that says why (it never stays `running`), and the
 #      step's process does not outlive the crash (a leftover step process is a failure);

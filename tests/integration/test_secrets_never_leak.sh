@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Secret values never leave the encrypted column (issue 4, decisions.md §5, §7, §8):
+# Secret values never leave the encrypted column (issue 4, docs/api.md#secrets, docs/workflows.md):
 #   1. PUT four secrets with distinctive values (a long random one, a multi-line one, a unicode
 #      one, one with JSON/shell metacharacters); GET /repos/:name/secrets lists the names only;
 #   2. a pushed workflow (.kod/workflows/a.toml) echoes "v=$MY_SECRET" and prints the other

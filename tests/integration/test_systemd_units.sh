@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped systemd units (systemd/) pass `systemd-analyze verify` (platform.md §10: works
+# The shipped systemd units (systemd/) pass `systemd-analyze verify` (docs/platform-notes.md#validating-shipped-configs: works
 # without systemd as PID 1, with --root and stub executables), carry the settings the design
 # asks for, and a deliberately broken copy fails (so this test can fail).
 set -euo pipefail

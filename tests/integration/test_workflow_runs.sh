@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Workflow runs end to end (issue 6 "What it must show", decisions.md §6–§8, README "Workflows"):
+# Workflow runs end to end (issue 6 "What it must show", docs/api.md#workflow-runs, docs/workflows.md, README "Workflows"):
 #   1. a push of a commit with .kod/workflows/*.toml queues a `push` run (the pusher sees
 #      "remote: Kod: queued workflow run <id> for main") that completes with the steps' output;
 #   2. README's workflow example, copied verbatim from README.md, runs as written: secret masked

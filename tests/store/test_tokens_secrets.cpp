@@ -1,5 +1,5 @@
 // Tokens and secrets against the real schema: hashes only, expiry, lastUsedAt throttling,
-// secret upserts that keep createdAt, and the key check value (decisions.md §2, §5).
+// secret upserts that keep createdAt, and the key check value (docs/api.md#tokens, docs/api.md#secrets).
 #include <cppunit/extensions/HelperMacros.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// lib/auth: credential parsing (decisions.md §1, §8) and the access model (decisions.md §3).
+// lib/auth: credential parsing (docs/api.md#authentication) and the access model (docs/access.md).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <iterator>

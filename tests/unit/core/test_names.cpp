@@ -1,4 +1,4 @@
-// Table tests of lib/core/names: the list of nasty inputs (style.md §9, decisions.md §2, §4, §5).
+// Table tests of lib/core/names: the list of nasty inputs (docs/development.md#validation, docs/api.md#tokens, docs/api.md#repositories, docs/api.md#secrets).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <regex>

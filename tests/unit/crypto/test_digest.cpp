@@ -119,7 +119,7 @@ class DigestTest : public CppUnit::TestFixture {
   }
 
   void Base64DecodesBasicAuthCredential() {
-    // decisions.md §1: Authorization: Basic base64(any:<token>).
+    // docs/api.md#authentication: Authorization: Basic base64(any:<token>).
     Result<std::string> r = Base64Decode("eDprb2RfYWJj");
     CPPUNIT_ASSERT(r.ok());
     CPPUNIT_ASSERT_EQUAL("x:kod_abc"s, *r);

@@ -22,7 +22,7 @@ const std::string kPassphrase = "correct horse battery staple";
 const std::string kSalt = Unhex("000102030405060708090a0b0c0d0e0f");
 const std::string kPlain = "s3cr3t-value-do-not-leak";
 
-// Deriving costs ~50 ms (decisions.md §5 parameters), so each distinct key is derived once.
+// Deriving costs ~50 ms (docs/api.md#secrets parameters), so each distinct key is derived once.
 const SecretKey& Key(const std::string& passphrase, const std::string& salt) {
   static std::vector<std::pair<std::pair<std::string, std::string>, SecretKey>> cache;
   for (auto& [k, v] : cache) {
@@ -96,7 +96,7 @@ class CryptoKatTest : public CppUnit::TestFixture {
   }
 
   void ScryptMatchesRfc7914VectorWithKodParameters() {
-    // RFC 7914 §12, third vector: N=16384 r=8 p=1, the parameters of decisions.md §5.
+    // RFC 7914 §12, third vector: N=16384 r=8 p=1, the parameters of docs/api.md#secrets.
     Result<std::string> dk = Scrypt("pleaseletmein", "SodiumChloride", 16384, 8, 1, 64);
     CPPUNIT_ASSERT(dk.ok());
     CPPUNIT_ASSERT_EQUAL(
@@ -251,7 +251,7 @@ class SecretBoxTest : public CppUnit::TestFixture {
   void RoundTripsOneByte() { AssertRoundTrip("x"); }
   void RoundTripsUnicode() { AssertRoundTrip("pässwörd 🔑 密码 \u202e"); }
   void RoundTripsExactly64KiB() {
-    // decisions.md §8: the largest value is 65,536 bytes.
+    // docs/api.md#secrets: the largest value is 65,536 bytes.
     std::string big;
     for (size_t i = 0; i < 65536; ++i) big.push_back(static_cast<char>('a' + i % 26));
     AssertRoundTrip(big);

@@ -1,5 +1,5 @@
 // fcgi/router: the route table is deny-by-default, and path splitting/matching follow
-// decisions.md §8 (decode once, one trailing slash, no empty segments).
+// docs/api.md#paths (decode once, one trailing slash, no empty segments).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "fcgi/http.h"

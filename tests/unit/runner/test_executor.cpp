@@ -315,7 +315,7 @@ class ExecutorTest : public CppUnit::TestFixture {
 
   void TimedOutStepKeepsGraceAfterShellDies() {
     // The shell dies of SIGTERM at once; its job traps SIGTERM and needs about 1 s to clean up,
-    // which the 3 s grace period allows (decisions §8: SIGKILL only after the grace period).
+    // which the 3 s grace period allows (docs/workflows.md: SIGKILL only after the grace period).
     ShellCommand c = Cmd("sh -c 'trap \"sleep 1; echo cleaned-up; exit 0\" TERM; "
                          "while :; do sleep 0.1; done' & wait",
                          1000);

@@ -1,4 +1,4 @@
-// Workflow dialect tests: one table row per rule of decisions.md §7/§8 and per edge case.
+// Workflow dialect tests: one table row per rule of docs/workflows.md and per edge case.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
@@ -44,7 +44,7 @@ std::string Printable(const std::string& s) {
   return out;
 }
 
-// Every parse error must read "<file>:<line>: <problem>" (decisions.md §8).
+// Every parse error must read "<file>:<line>: <problem>" (docs/workflows.md).
 const std::regex kErrorFormat(R"(^a\.toml:([0-9]+): \S[^]*$)");
 
 struct AcceptCase {
