@@ -18,7 +18,7 @@ const std::vector<Route>& Routes() {
     {"GET",    "/repos",                                 Guard::Permission,  Permission::RepoRead,          h::ListRepos},
     {"POST",   "/repos",                                 Guard::Permission,  Permission::RepoWrite,         h::CreateRepo},
     {"GET",    "/repos/:name",                           Guard::Permission,  Permission::RepoRead,          h::GetRepo},
-    {"PATCH",  "/repos/:name",                           Guard::Permission,  Permission::RepoWrite,         h::RenameRepo},
+    {"PATCH",  "/repos/:name",                           Guard::Permission,  Permission::RepoWrite,         h::UpdateRepo},
     {"DELETE", "/repos/:name",                           Guard::Permission,  Permission::RepoDelete,        h::DeleteRepo},
     {"GET",    "/repos/:name/collaborators",             Guard::Permission,  Permission::CollaboratorRead,  h::ListCollaborators},
     {"POST",   "/repos/:name/collaborators",             Guard::Permission,  Permission::CollaboratorWrite, h::AddCollaborator},

@@ -3,6 +3,7 @@
 
 #include "fcgi/handlers/fields.h"
 #include "fcgi/handlers/handlers.h"
+#include "fcgi/paging.h"
 #include "fcgi/render.h"
 #include "lib/core/clock.h"
 #include "lib/core/limits.h"
@@ -32,6 +33,47 @@ Result<std::string> RequiredString(Request& rq, const char* field, bool allow_em
   if (!value.ok()) return value.status();
   if (!*value || (!allow_empty && (*value)->empty())) return InvalidArgument(std::string(field) + " is required");
   return **value;
+}
+
+// GET /repos rendered: the JSON array, and the size of the whole list when it is a page.
+struct RenderedList {
+  std::string body;
+  int64_t total = 0;
+};
+
+Result<RenderedList> RenderRepoList(Request& rq, const std::optional<domain::PageRequest>& page) {
+  std::vector<domain::Repo> repos;
+  RenderedList out;
+  if (page) {
+    auto paged = service::ListReposPage(rq.env(), rq.principal(), *page);
+    if (!paged.ok()) return paged.status();
+    repos = std::move(paged->items);
+    out.total = paged->total;
+  } else {
+    auto all = service::ListRepos(rq.env(), rq.principal());
+    if (!all.ok()) return all.status();
+    repos = std::move(*all);
+  }
+  Json::Value arr(Json::arrayValue);
+  for (const auto& r : repos) arr.append(RepoJson(rq.env().config, r));
+  Response scratch;
+  scratch.Json(200, arr);
+  out.body = std::move(scratch.body);
+  return out;
+}
+
+// PATCH /repos/:name: {"name"?: string, "defaultBranch"?: string}.
+Result<service::RepoPatch> ParseRepoPatch(Request& rq) {
+  auto body = ObjectBody(rq);
+  if (!body.ok()) return body.status();
+  service::RepoPatch patch;
+  auto name = StringField(*body, "name");
+  if (!name.ok()) return name.status();
+  patch.name = *name;
+  auto branch = StringField(*body, "defaultBranch");
+  if (!branch.ok()) return branch.status();
+  patch.default_branch = *branch;
+  return patch;
 }
 
 Result<service::RepoRef> Repo(Request& rq) { return service::ResolveRepo(rq.env(), rq.principal(), rq.Arg("name")); }
@@ -90,6 +132,17 @@ Status GetLimits(Request&, Response& rs) {
 // ---- tokens (admin only; the dispatcher checked it)
 
 Status ListTokens(Request& rq, Response& rs) {
+  auto page = ParsePageRequest(rq);
+  if (!page.ok()) return page.status();
+  if (*page) {
+    auto paged = service::ListTokensPage(rq.env(), **page);
+    if (!paged.ok()) return paged.status();
+    Json::Value arr(Json::arrayValue);
+    for (const auto& t : paged->items) arr.append(TokenJson(t));
+    rs.Json(200, arr);
+    AddPageHeaders(rq, rs, **page, paged->total);
+    return Status::Ok();
+  }
   auto tokens = service::ListTokens(rq.env());
   if (!tokens.ok()) return tokens.status();
   Json::Value arr(Json::arrayValue);
@@ -134,21 +187,25 @@ Status DeleteToken(Request& rq, Response& rs) {
 // ---- repositories
 
 Status ListRepos(Request& rq, Response& rs) {
-  // The rendered list is cached per visibility (lib/service/cache.h): building 100 JSON objects
-  // dominated this route (bench/api).
-  static service::EpochCache<std::string> rendered(1000);
-  const std::string key = service::RepoListKey(rq.principal());
-  if (const std::string* body = rendered.Get(key)) {
-    rs.RawJson(200, *body);
-    return Status::Ok();
+  auto page = ParsePageRequest(rq);
+  if (!page.ok()) return page.status();
+  // The rendered list (or page, with its total) is cached per visibility (lib/service/cache.h):
+  // building 100 JSON objects dominated this route (bench/api).
+  static service::EpochCache<RenderedList> rendered(1000);
+  std::string key = service::RepoListKey(rq.principal());
+  if (*page) key += "|" + std::to_string((*page)->page) + "|" + std::to_string((*page)->per_page);
+  RenderedList list;
+  if (const RenderedList* hit = rendered.Get(key)) {
+    list = *hit;
+  } else {
+    const uint64_t epoch = service::MetadataEpoch();
+    auto fresh = RenderRepoList(rq, *page);
+    if (!fresh.ok()) return fresh.status();
+    list = std::move(*fresh);
+    rendered.Put(key, list, epoch);
   }
-  const uint64_t epoch = service::MetadataEpoch();
-  auto repos = service::ListRepos(rq.env(), rq.principal());
-  if (!repos.ok()) return repos.status();
-  Json::Value arr(Json::arrayValue);
-  for (const auto& r : *repos) arr.append(RepoJson(rq.env().config, r));
-  rs.Json(200, arr);
-  rendered.Put(key, rs.body, epoch);
+  rs.RawJson(200, std::move(list.body));
+  if (*page) AddPageHeaders(rq, rs, **page, list.total);
   return Status::Ok();
 }
 
@@ -173,13 +230,13 @@ Status GetRepo(Request& rq, Response& rs) {
   return Status::Ok();
 }
 
-Status RenameRepo(Request& rq, Response& rs) {
+Status UpdateRepo(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
   // A parse error is the use case's to report: the owner rule comes first.
-  auto repo = service::RenameRepo(rq.env(), *ref, RequiredString(rq, "name", /*allow_empty=*/false));
-  if (!repo.ok()) return repo.status();
-  rs.Json(200, RepoJson(rq.env().config, *repo));
+  auto details = service::UpdateRepo(rq.env(), *ref, ParseRepoPatch(rq));
+  if (!details.ok()) return details.status();
+  rs.Json(200, RepoDetailsJson(rq.env().config, *details));
   return Status::Ok();
 }
 
@@ -290,6 +347,17 @@ Status TriggerRun(Request& rq, Response& rs) {
 Status ListRuns(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();
+  auto page = ParsePageRequest(rq);
+  if (!page.ok()) return page.status();
+  if (*page) {  // pages replace ?limit
+    auto paged = service::ListRunsPage(rq.env(), *ref, **page);
+    if (!paged.ok()) return paged.status();
+    Json::Value arr(Json::arrayValue);
+    for (const auto& r : paged->items) arr.append(RunJson(r));
+    rs.Json(200, arr);
+    AddPageHeaders(rq, rs, **page, paged->total);
+    return Status::Ok();
+  }
   int limit = limits::kRunListLimitDefault;
   if (auto raw = rq.QueryValue("limit")) {
     char* end = nullptr;

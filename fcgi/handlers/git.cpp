@@ -79,6 +79,7 @@ std::vector<std::pair<std::string, std::string>> HookEnv(const Config& c, const 
       {"KOD_DB_PASSWORD", c.db_password},
       {"KOD_DB_NAME", c.db_name},
       {"KOD_REPOS_DIR", c.repos_dir},
+      {"KOD_DEFAULT_BRANCH", c.default_branch},
       {"KOD_RUNNER_WAKE_DIR", c.wake_dir},
       {"KOD_HOOK_REPO_ID", std::to_string(repo.id)},
       {"KOD_HOOK_REPO_NAME", repo.name},

@@ -15,7 +15,7 @@ Status DeleteToken(Request&, Response&);
 Status ListRepos(Request&, Response&);
 Status CreateRepo(Request&, Response&);
 Status GetRepo(Request&, Response&);
-Status RenameRepo(Request&, Response&);
+Status UpdateRepo(Request&, Response&);
 Status DeleteRepo(Request&, Response&);
 
 Status ListCollaborators(Request&, Response&);

@@ -40,6 +40,10 @@ inline constexpr std::size_t kMaxRunJsonBytes = std::size_t{8} << 20;
 /// Pagination: `per_page` is 1..100 (the routes that page enforce it).
 inline constexpr int kPerPageMax = 100;
 
+/// A run's branch: at most 255 characters (code points) of UTF-8 (the workflow_runs.branch
+/// column). A push of a longer or non-UTF-8 branch name gets no run, and a line saying why.
+inline constexpr std::size_t kMaxRunBranchChars = 255;
+
 /// `GET /repos/:name/workflows?limit=`: 1..500, default 50.
 inline constexpr int kRunListLimitMax = 500;
 inline constexpr int kRunListLimitDefault = 50;

@@ -156,6 +156,18 @@ Result<std::string> DefaultBranch(const std::string& repo_path) {
   return HeadBranchOf(repo->get(), repo_path);
 }
 
+Status SetHeadBranch(const std::string& repo_path, const std::string& branch) {
+  if (!ValidBranchName(branch)) return InvalidArgument("Invalid branch name: " + branch);
+  auto repo = OpenBare(repo_path);
+  if (!repo) return repo.status();
+  const std::string target = std::string(kHeadsPrefix) + branch;
+  git_reference* raw = nullptr;
+  int rc = git_reference_symbolic_create(&raw, repo->get(), "HEAD", target.c_str(), /*force=*/1, "kod: default branch");
+  GitReference ref(raw);
+  if (rc < 0) return GitFailure("set HEAD of " + repo_path, rc);
+  return Status::Ok();
+}
+
 namespace {
 
 // Opened repositories kept for Summarize, the per-request read of GET /repos/:name: opening

@@ -40,6 +40,11 @@ Result<std::vector<std::string>> ListBranches(const std::string& repo_path);
 /// Errors: NotFound("Repository not found"); Internal if HEAD is detached or points outside refs/heads/.
 Result<std::string> DefaultBranch(const std::string& repo_path);
 
+/// Points HEAD at refs/heads/<branch> (a symbolic ref, written atomically through a lock file);
+/// the branch need not exist. Errors: InvalidArgument for a name git would refuse;
+/// NotFound("Repository not found"); Internal.
+Status SetHeadBranch(const std::string& repo_path, const std::string& branch);
+
 /// The commit id (40 lower-case hex digits) refs/heads/<branch> points at.
 /// Errors: NotFound("Branch not found: <branch>") if the branch does not exist (including names
 /// that are not valid ref names); NotFound("Repository not found"); Internal.

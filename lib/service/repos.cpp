@@ -227,6 +227,22 @@ Result<std::vector<domain::Repo>> ListRepos(Env& env, const auth::Principal& who
   });
 }
 
+Result<domain::Page<domain::Repo>> ListReposPage(Env& env, const auth::Principal& who,
+                                                 const domain::PageRequest& p) {
+  return env.db.Get<domain::Page<domain::Repo>>([&]() -> Result<domain::Page<domain::Repo>> {
+    store::RepoStore repos(env.db);
+    domain::Page<domain::Repo> out;
+    if (who.username && !who.IsAdmin()) {
+      out.items = repos.ListVisibleToPage(who.token_id, *who.username, p.Offset(), p.per_page);
+      out.total = repos.CountVisibleTo(who.token_id, *who.username);
+    } else {
+      out.items = repos.ListPage(p.Offset(), p.per_page);
+      out.total = repos.Count();
+    }
+    return out;
+  });
+}
+
 Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
   domain::RepoDetails d;
   d.repo = ref.repo;
@@ -311,6 +327,29 @@ Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const Result<std::
   out.name = new_name;
   MetadataChanged();
   return out;
+}
+
+Result<domain::RepoDetails> UpdateRepo(Env& env, const RepoRef& ref, const Result<RepoPatch>& patch) {
+  const bool renaming = !patch.ok() || patch->name.has_value();
+  if (Status s = RequireOwner(ref, renaming ? "rename this repository" : "change the default branch"); !s.ok()) return s;
+  if (!patch.ok()) return patch.status();
+  if (!patch->name && !patch->default_branch) return InvalidArgument("name or defaultBranch is required");
+  if (patch->default_branch) {
+    const std::string& b = *patch->default_branch;
+    auto tip = git::BranchTip(RepoPath(env.config, ref.repo.name), b);
+    if (!tip.ok()) return tip.status().code == Code::NotFound ? InvalidArgument("Branch not found: " + b) : tip.status();
+  }
+  RepoRef now = ref;
+  if (patch->name) {
+    auto renamed = RenameRepo(env, ref, *patch->name);
+    if (!renamed.ok()) return renamed.status();
+    now.repo = *renamed;
+  }
+  if (patch->default_branch) {
+    Status s = git::SetHeadBranch(RepoPath(env.config, now.repo.name), *patch->default_branch);
+    if (!s.ok()) return s.code == Code::NotFound ? NotFound(kRepoNotFound) : s;
+  }
+  return GetRepoDetails(env, now);
 }
 
 Status DeleteRepo(Env& env, const RepoRef& ref) {

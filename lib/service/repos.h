@@ -2,11 +2,13 @@
 // the bare repositories on disk change together or not at all.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lib/auth/permissions.h"
 #include "lib/core/status.h"
+#include "lib/domain/page.h"
 #include "lib/domain/repo.h"
 #include "lib/service/env.h"
 
@@ -43,6 +45,8 @@ Result<domain::Repo> CreateRepo(Env& env, const auth::Principal& who, const std:
 
 /// Repositories visible to `who`, by name.
 Result<std::vector<domain::Repo>> ListRepos(Env& env, const auth::Principal& who);
+/// One page of ListRepos (same order), with the number of all repositories visible to `who`.
+Result<domain::Page<domain::Repo>> ListReposPage(Env& env, const auth::Principal& who, const domain::PageRequest& page);
 /// Principals with the same key see the same ListRepos (for caching its rendering).
 std::string RepoListKey(const auth::Principal& who);
 
@@ -55,6 +59,18 @@ Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);
 /// be (returned after the owner rule). Errors: 403 owner rule, then the parse error, 400 name
 /// rules, 409 taken or a push in progress, 404 renamed or deleted meanwhile, 503.
 Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const Result<std::string>& new_name);
+
+/// PATCH /repos/:name after JSON type checks: at least one of the two.
+struct RepoPatch {
+  std::optional<std::string> name;            // RenameRepo's rules
+  std::optional<std::string> default_branch;  // an existing branch: HEAD is pointed at it
+};
+
+/// Owner-only. Applies `patch` (or returns the parse error, after the owner rule): the default
+/// branch is checked first (400 "Branch not found: <b>"), then the rename is done (RenameRepo),
+/// then HEAD is pointed at the branch. Answers the details as GetRepoDetails. Errors: 403, the
+/// parse error, 400 "name or defaultBranch is required", 400 branch and name rules, RenameRepo's.
+Result<domain::RepoDetails> UpdateRepo(Env& env, const RepoRef& ref, const Result<RepoPatch>& patch);
 
 /// Owner-only. Moves the directory aside atomically (<repos_dir>/.trash), deletes the row
 /// (collaborators, secrets and runs cascade), commits, then removes the moved directory; a failed

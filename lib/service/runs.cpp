@@ -1,15 +1,13 @@
 #include "lib/service/runs.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cstring>
-#include <filesystem>
 
 #include "lib/core/clock.h"
+#include "lib/core/limits.h"
 #include "lib/core/log.h"
 #include "lib/core/names.h"
+#include "lib/core/utf8.h"
+#include "lib/core/wake.h"
 #include "lib/crypto/random.h"
 #include "lib/git/repository.h"
 #include "lib/store/runs.h"
@@ -104,6 +102,16 @@ Result<std::vector<domain::Run>> ListRuns(Env& env, const RepoRef& ref, int limi
       [&]() -> Result<std::vector<domain::Run>> { return store::RunStore(env.db).List(ref.repo.id, limit); });
 }
 
+Result<domain::Page<domain::Run>> ListRunsPage(Env& env, const RepoRef& ref, const domain::PageRequest& p) {
+  return env.db.Get<domain::Page<domain::Run>>([&]() -> Result<domain::Page<domain::Run>> {
+    store::RunStore runs(env.db);
+    domain::Page<domain::Run> out;
+    out.items = runs.ListPage(ref.repo.id, p.Offset(), p.per_page);
+    out.total = runs.Count(ref.repo.id);
+    return out;
+  });
+}
+
 Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id) {
   if (!names::IsValidId(id)) return NotFound("Run not found");
   return env.db.Get<domain::Run>([&]() -> Result<domain::Run> {
@@ -113,48 +121,89 @@ Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id) 
   });
 }
 
+namespace {
+
+// Why `branch` cannot be a run's branch (workflow_runs.branch holds at most
+// limits::kMaxRunBranchChars characters of UTF-8), or nullopt when it can.
+std::optional<std::string> UnstorableBranch(const std::string& branch) {
+  auto chars = utf8::Length(branch);
+  if (!chars) return std::string("its name is not valid UTF-8");
+  if (*chars > limits::kMaxRunBranchChars)
+    return "its name is longer than " + std::to_string(limits::kMaxRunBranchChars) + " characters";
+  return std::nullopt;
+}
+
+// A branch name fit for a "remote:" line: invalid bytes as U+FFFD, at most 80 characters.
+std::string Shown(const std::string& branch) {
+  std::string s = utf8::Sanitize(branch);
+  auto chars = utf8::Length(s);
+  if (chars && *chars > 80) {
+    size_t i = 0;
+    for (size_t n = 0; n < 77; ++n) {  // 77 code points, then "..."
+      ++i;
+      while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+    }
+    s = s.substr(0, i) + "...";
+  }
+  return s;
+}
+
+// What a branch update of a push led to: the line for the pusher, and whether a run was queued.
+struct PushOutcome {
+  std::string line;
+  bool queued = false;
+};
+
+// Queues the push run of one branch update. The line says which run was queued, or why none
+// could be (never a database message: those go to the log); nullopt when the commit has no
+// workflow files.
+std::optional<PushOutcome> QueueOnePushRun(Env& env, int64_t repo_id, const std::string& repo_name,
+                                           const std::string& path, const RefUpdate& u) {
+  const std::string branch = u.ref.substr(strlen("refs/heads/"));
+  auto files = git::WorkflowFiles(path, u.new_oid);
+  if (!files.ok()) {
+    log::Error("push to " + repo_name + ": workflow files of " + Shown(branch) + ": " + files.status().message);
+    return PushOutcome{"Kod: no workflow run for branch '" + Shown(branch) + "': its workflow files could not be read"};
+  }
+  if (files->empty()) return std::nullopt;
+  if (auto why = UnstorableBranch(branch))
+    return PushOutcome{"Kod: no workflow run for branch '" + Shown(branch) + "': " + *why};
+  domain::Run run;
+  run.repo_id = repo_id;
+  run.repo_name = repo_name;
+  run.branch = branch;
+  run.commit = u.new_oid;
+  run.trigger = domain::RunTrigger::Push;
+  run.created_at = NowMs();
+  if (Status s = InsertRun(env, run); !s.ok()) {
+    log::Error("push to " + repo_name + ": run for " + Shown(branch) + " not queued: " + s.message);
+    return PushOutcome{"Kod: workflow run for branch '" + Shown(branch) + "' not queued: " +
+                       (s.code == Code::Unavailable ? "the database is unavailable"
+                                                    : "an internal error (logged on the server)")};
+  }
+  return PushOutcome{"Kod: queued workflow run " + run.id + " for " + branch, true};
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> QueuePushRuns(Env& env, int64_t repo_id, const std::string& repo_name,
                                                const std::vector<RefUpdate>& updates) {
   static const std::string kZero(40, '0');
   const std::string path = RepoPath(env.config, repo_name);
   std::vector<std::string> lines;
+  bool queued = false;
+  // Each branch on its own: one that cannot be queued never costs the others their runs.
   for (const RefUpdate& u : updates) {
     if (u.ref.rfind("refs/heads/", 0) != 0 || u.new_oid == kZero) continue;
-    auto files = git::WorkflowFiles(path, u.new_oid);
-    if (!files.ok()) return files.status();
-    if (files->empty()) continue;
-    domain::Run run;
-    run.repo_id = repo_id;
-    run.repo_name = repo_name;
-    run.branch = u.ref.substr(strlen("refs/heads/"));
-    run.commit = u.new_oid;
-    run.trigger = domain::RunTrigger::Push;
-    run.created_at = NowMs();
-    if (Status s = InsertRun(env, run); !s.ok()) return s;
-    lines.push_back("Kod: queued workflow run " + run.id + " for " + run.branch);
+    auto outcome = QueueOnePushRun(env, repo_id, repo_name, path, u);
+    if (!outcome) continue;
+    queued = queued || outcome->queued;
+    lines.push_back(std::move(outcome->line));
   }
-  if (!lines.empty()) WakeRunners(env.config);
+  if (queued) WakeRunners(env.config);
   return lines;
 }
 
-void WakeRunners(const Config& config) {
-  std::error_code ec;
-  std::filesystem::directory_iterator it(config.wake_dir, ec);
-  if (ec) return;
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return;
-  for (const auto& entry : it) {
-    const std::string p = entry.path().string();
-    if (entry.path().extension() != ".sock" || p.size() >= sizeof(sockaddr_un::sun_path)) continue;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
-    const char byte = 'w';
-    if (sendto(fd, &byte, 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 &&
-        errno == ECONNREFUSED)
-      std::filesystem::remove(entry.path(), ec);  // its runner is gone
-  }
-  close(fd);
-}
+void WakeRunners(const Config& config) { wake::All(config.wake_dir); }
 
 }  // namespace kod::service

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lib/core/status.h"
+#include "lib/domain/page.h"
 #include "lib/domain/run.h"
 #include "lib/service/env.h"
 #include "lib/service/repos.h"
@@ -28,6 +29,9 @@ Result<domain::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerReques
 /// Newest first; `limit` 1–500 (checked by the caller).
 Result<std::vector<domain::Run>> ListRuns(Env& env, const RepoRef& ref, int limit);
 
+/// One page of the repository's runs, newest first, with their number.
+Result<domain::Page<domain::Run>> ListRunsPage(Env& env, const RepoRef& ref, const domain::PageRequest& page);
+
 /// 404 "Run not found" for an invalid id, or one of another repository.
 Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id);
 
@@ -38,7 +42,9 @@ struct RefUpdate {
 
 /// docs/api.md#workflow-runs Push: every branch update (not deletions, not tags) whose new commit has
 /// .kod/workflows/*.toml queues one run with trigger "push". Returns the lines to show the pusher
-/// ("Kod: queued workflow run <id> for <branch>").
+/// ("Kod: queued workflow run <id> for <branch>"). Each branch stands alone: one whose name cannot
+/// be stored (over 255 characters, not UTF-8) or whose run fails to insert gets a line saying why
+/// (never a database message) and the others still get their runs.
 Result<std::vector<std::string>> QueuePushRuns(Env& env, int64_t repo_id, const std::string& repo_name,
                                                const std::vector<RefUpdate>& updates);
 

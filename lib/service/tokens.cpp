@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
@@ -140,6 +141,15 @@ Result<std::vector<domain::Token>> ListTokens(Env& env) {
       [&]() -> Result<std::vector<domain::Token>> { return store::TokenStore(env.db).List(now); });
   if (list.ok()) TokenListCache().Put("all", *list, epoch);
   return list;
+}
+
+Result<domain::Page<domain::Token>> ListTokensPage(Env& env, const domain::PageRequest& page) {
+  auto all = ListTokens(env);
+  if (!all.ok()) return all.status();
+  // Names compare byte-wise (std::string's operator<), ids break ties.
+  std::sort(all->begin(), all->end(),
+            [](const domain::Token& a, const domain::Token& b) { return std::tie(a.name, a.id) < std::tie(b.name, b.id); });
+  return domain::Slice(*all, page);
 }
 
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id) {

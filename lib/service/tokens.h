@@ -7,6 +7,7 @@
 
 #include "lib/auth/permissions.h"
 #include "lib/core/status.h"
+#include "lib/domain/page.h"
 #include "lib/domain/token.h"
 #include "lib/service/env.h"
 
@@ -39,6 +40,8 @@ struct CreatedToken {
 /// expiresInDays 1–365, username rule, "Collaborator '<u>' not found".
 Result<CreatedToken> CreateToken(Env& env, const NewToken& req);
 Result<std::vector<domain::Token>> ListTokens(Env& env);
+/// One page of ListTokens, by name (byte-wise) then id, with the number of all of them.
+Result<domain::Page<domain::Token>> ListTokensPage(Env& env, const domain::PageRequest& page);
 /// docs/api.md#tokens: own id → 400 "Cannot delete your own token"; unknown → 404.
 Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id);
 

@@ -71,6 +71,33 @@ std::vector<Repo> RepoStore::ListVisibleTo(const std::string& owner, const std::
                  .Bind(owner).Bind(username).Query());
 }
 
+std::vector<Repo> RepoStore::ListPage(int64_t offset, int limit) {
+  return All(s_.Prepare(std::string(kSelect) + "ORDER BY name LIMIT ? OFFSET ?").Bind(limit).Bind(offset).Query());
+}
+
+int64_t RepoStore::Count() {
+  db::Rows r = s_.Prepare("SELECT COUNT(*) FROM repos").Query();
+  r.Next();
+  return r.Int64(1);
+}
+
+namespace {
+constexpr const char* kVisibleTo =
+    "WHERE owner_token_id = ? OR id IN (SELECT repo_id FROM collaborators WHERE username = ?) ";
+}  // namespace
+
+std::vector<Repo> RepoStore::ListVisibleToPage(const std::string& owner, const std::string& username, int64_t offset,
+                                               int limit) {
+  return All(s_.Prepare(std::string(kSelect) + kVisibleTo + "ORDER BY name LIMIT ? OFFSET ?")
+                 .Bind(owner).Bind(username).Bind(limit).Bind(offset).Query());
+}
+
+int64_t RepoStore::CountVisibleTo(const std::string& owner, const std::string& username) {
+  db::Rows r = s_.Prepare(std::string("SELECT COUNT(*) FROM repos ") + kVisibleTo).Bind(owner).Bind(username).Query();
+  r.Next();
+  return r.Int64(1);
+}
+
 bool RepoStore::Rename(int64_t id, const std::string& new_name) {
   try {
     return s_.Prepare("UPDATE repos SET name = ? WHERE id = ?").Bind(new_name).Bind(id).Exec() > 0;

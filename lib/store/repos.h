@@ -28,6 +28,13 @@ class RepoStore {
   /// The repositories a linked token may see, in name order: owned by `owner_token_id` or having
   /// `username` as a collaborator.
   std::vector<domain::Repo> ListVisibleTo(const std::string& owner_token_id, const std::string& username);
+  /// One page of List() (`limit` rows after `offset`), and the number of all rows.
+  std::vector<domain::Repo> ListPage(int64_t offset, int limit);
+  int64_t Count();
+  /// One page of ListVisibleTo(), and the size of the whole of it.
+  std::vector<domain::Repo> ListVisibleToPage(const std::string& owner_token_id, const std::string& username,
+                                              int64_t offset, int limit);
+  int64_t CountVisibleTo(const std::string& owner_token_id, const std::string& username);
   /// False when `new_name` is taken.
   bool Rename(int64_t id, const std::string& new_name);
   bool Delete(int64_t id);

@@ -133,6 +133,20 @@ std::vector<Run> RunStore::List(int64_t repo_id, int limit) {
   return out;
 }
 
+std::vector<Run> RunStore::ListPage(int64_t repo_id, int64_t offset, int limit) {
+  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.repo_id = ? ORDER BY r.seq DESC LIMIT ? OFFSET ?")
+                   .Bind(repo_id).Bind(limit).Bind(offset).Query();
+  std::vector<Run> out = All(std::move(r));
+  for (Run& run : out) LoadSteps(run);
+  return out;
+}
+
+int64_t RunStore::Count(int64_t repo_id) {
+  db::Rows r = s_.Prepare("SELECT COUNT(*) FROM workflow_runs WHERE repo_id = ?").Bind(repo_id).Query();
+  r.Next();
+  return r.Int64(1);
+}
+
 std::optional<Run> RunStore::ClaimNext(const std::string& runner_id) {
   // Candidates: the oldest queued run of each repository with nothing running, oldest first.
   db::Rows c = s_.Prepare(

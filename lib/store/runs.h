@@ -21,6 +21,9 @@ class RunStore {
   std::optional<domain::Run> Find(int64_t repo_id, const std::string& id);
   /// Newest first, at most `limit`.
   std::vector<domain::Run> List(int64_t repo_id, int limit);
+  /// One page of the repository's runs, newest first (`limit` after `offset`), and their number.
+  std::vector<domain::Run> ListPage(int64_t repo_id, int64_t offset, int limit);
+  int64_t Count(int64_t repo_id);
   std::optional<domain::Run> FindBySeq(int64_t seq);
 
   /// Claims the oldest queued run of a repository that has no running run (docs/api.md#workflow-runs: one run

@@ -3,6 +3,8 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -10,6 +12,7 @@
 #include "lib/core/clock.h"
 #include "lib/crypto/random.h"
 #include "lib/service/repos.h"
+#include "lib/service/runs.h"
 #include "lib/store/repos.h"
 #include "lib/store/runs.h"
 #include "tests/store/store_fixture.h"
@@ -21,6 +24,7 @@ class RunStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(ClaimsOldestFirstAndOnePerRepository);
   CPPUNIT_TEST(ConcurrentClaimersNeverShareARun);
   CPPUNIT_TEST(AbandonedRunsFailWithAStep);
+  CPPUNIT_TEST(OneUnstorableBranchLeavesTheOthersTheirRuns);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<test::StoreWorld> w_;
@@ -128,6 +132,50 @@ class RunStoreTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("Runner lost"), after->steps[0].name);
     // The runner coming back cannot overwrite the verdict.
     CPPUNIT_ASSERT(!runs.Finish(run->seq, "dead-runner", domain::RunStatus::Completed, true, 1, NowMs()));
+  }
+
+  // Issue 9 defect 6: a push of aaa, a 300-byte branch name, a non-UTF-8 one and zzz queued no run
+  // for zzz (the first insert that failed ended the loop) and showed the pusher an error.
+  void OneUnstorableBranchLeavesTheOthersTheirRuns() {
+    int64_t id = Repo("pushy");
+    const std::string bare = service::RepoPath(w_->config, "pushy");
+    const std::string work = w_->config.repos_dir + "/work";
+    const std::string script = w_->config.repos_dir + "/make.sh";
+    FILE* f = std::fopen(script.c_str(), "w");
+    CPPUNIT_ASSERT(f != nullptr);
+    std::fprintf(f, R"(set -e
+export HOME=%s GIT_CONFIG_NOSYSTEM=1
+git init -q --bare %s
+git init -q %s && cd %s
+mkdir -p .kod/workflows && printf '[step:a]\nrun: true\n' > .kod/workflows/ci.toml
+git add . && git -c user.name=t -c user.email=t@t.invalid commit -qm ci
+git push -q %s HEAD:refs/heads/main
+git rev-parse HEAD > ../sha
+)", w_->config.repos_dir.c_str(), bare.c_str(), work.c_str(), work.c_str(), bare.c_str());
+    std::fclose(f);
+    CPPUNIT_ASSERT_EQUAL(0, std::system(("bash " + script + " >/dev/null 2>&1").c_str()));
+    std::string sha(40, '0');
+    FILE* in = std::fopen((w_->config.repos_dir + "/sha").c_str(), "r");
+    CPPUNIT_ASSERT(in != nullptr && std::fread(sha.data(), 1, 40, in) == 40);
+    std::fclose(in);
+
+    const std::string zero(40, '0');
+    const std::string long_name = std::string(150, 'b') + "/" + std::string(149, 'c');  // 300 bytes
+    std::vector<service::RefUpdate> updates = {{zero, sha, "refs/heads/aaa"},
+                                               {zero, sha, "refs/heads/" + long_name},
+                                               {zero, sha, "refs/heads/bad\xff\xfe"},
+                                               {zero, sha, "refs/heads/zzz"}};
+    auto lines = service::QueuePushRuns(w_->env, id, "pushy", updates);
+    CPPUNIT_ASSERT_MESSAGE(lines.ok() ? "" : lines.status().message, lines.ok());
+    CPPUNIT_ASSERT_EQUAL(size_t{4}, lines->size());
+    CPPUNIT_ASSERT((*lines)[0].find("queued workflow run") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE((*lines)[1], (*lines)[1].find("longer than 255 characters") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE((*lines)[2], (*lines)[2].find("not valid UTF-8") != std::string::npos);
+    CPPUNIT_ASSERT((*lines)[3].find("queued workflow run") != std::string::npos);
+    for (const std::string& l : *lines) CPPUNIT_ASSERT_MESSAGE(l, l.find("atabase") == std::string::npos);
+    std::set<std::string> branches;
+    for (const domain::Run& r : store::RunStore(w_->db).List(id, 10)) branches.insert(r.branch);
+    CPPUNIT_ASSERT(branches == (std::set<std::string>{"aaa", "zzz"}));
   }
 };
 
