@@ -4,8 +4,6 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,7 +17,8 @@
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
-#include "lib/crypto/random.h"
+#include "lib/core/wake.h"
+#include "lib/proc/instance.h"
 #include "lib/proc/tree.h"
 #include "lib/service/env.h"
 #include "lib/service/execution.h"
@@ -34,24 +33,6 @@ constexpr int64_t kReapIntervalMs = 5000;
 constexpr int kPollFallbackMs = 1000;
 constexpr int kSleepSliceMs = 100;   // sleeps are cut in slices so a SIGTERM is seen at once
 constexpr int kStopWaitMs = 3000;    // on SIGTERM, how long executors get to record their step
-
-std::string Hostname() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
-// "<host>/<pid>/<nonce>" → pid if `id` was made on this host.
-std::optional<pid_t> LocalPid(const std::string& id) {
-  size_t a = id.find('/');
-  size_t b = id.find('/', a == std::string::npos ? a : a + 1);
-  if (a == std::string::npos || b == std::string::npos || id.substr(0, a) != Hostname()) return std::nullopt;
-  try {
-    return static_cast<pid_t>(std::stol(id.substr(a + 1, b - a - 1)));
-  } catch (...) {
-    return std::nullopt;
-  }
-}
 
 // SIGKILLs every process on this host whose environment carries KOD_RUN_ID=<run_id> (every step
 // process inherits it, docs/workflows.md), and each of their sessions: the leftovers of a run
@@ -94,8 +75,7 @@ void ReapAbandoned(service::Env& env, const std::string& self) {
   for (const domain::Run& r : *running) {
     const std::string& owner = r.runner_id;
     if (owner == self) continue;
-    auto pid = LocalPid(owner);
-    if (!pid || (kill(*pid, 0) == 0 || errno != ESRCH)) continue;
+    if (!proc::InstanceGone(owner)) continue;
     auto failed = service::FailAbandonedRun(env, r, "Runner lost", "The runner executing this run exited (" + owner + ")",
                                             NowMs(), std::nullopt);
     if (failed.ok() && *failed) {
@@ -113,25 +93,6 @@ void OnTerm(int) {
   if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);
 }
 
-// The unix datagram socket workers send wake-ups to (lib/service/runs.cpp WakeRunners).
-int BindWakeSocket(const Config& c, std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(c.wake_dir, ec);
-  path = c.wake_dir + "/runner-" + std::to_string(getpid()) + ".sock";
-  sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return -1;
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  unlink(path.c_str());
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  chmod(path.c_str(), 0666);
-  return fd;
-}
-
 // SIGKILLs every process that descends from this one, or whose session was started by one of them.
 void KillDescendants() {
   for (pid_t pid : proc::Descendants(proc::ScanProcs(), getpid(), /*with_sessions=*/true)) kill(pid, SIGKILL);
@@ -139,10 +100,10 @@ void KillDescendants() {
 
 }  // namespace
 
-std::string MakeRunnerId() { return Hostname() + "/" + std::to_string(getpid()) + "/" + crypto::NewId(); }
-
 int RunDaemon(const Config& config, const crypto::SecretKey* key) {
-  const std::string self = MakeRunnerId();
+  // Its identity in workflow_runs.runner_id: the pid in it lets a runner on the same host tell at
+  // once that another runner's process is gone.
+  const std::string self = proc::NewInstanceId();
   if (pipe2(g_wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
   struct sigaction sa{};
   sa.sa_handler = OnTerm;
@@ -153,8 +114,10 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   signal(SIGCHLD, SIG_DFL);
   signal(SIGHUP, SIG_IGN);  // nothing to reload: a HUP (e.g. a closed terminal) must not kill runs
 
+  // The socket API workers and kod-hook send wake-ups to (service::WakeRunners).
   std::string wake_path;
-  int wake_fd = BindWakeSocket(config, wake_path);
+  UniqueFd wake_sock = wake::Bind(config.wake_dir, "runner", wake_path);
+  const int wake_fd = wake_sock.get();
   if (wake_fd < 0) log::Warn("runner.wake_dir: cannot bind a wake socket in " + config.wake_dir + "; polling only");
   std::error_code ec;
   std::filesystem::create_directories(config.workspace_dir, ec);
@@ -234,9 +197,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
     char buf[64];
     while (read(g_wake_pipe[0], buf, sizeof buf) > 0) {
     }
-    if (wake_fd >= 0)
-      while (recv(wake_fd, buf, sizeof buf, 0) > 0) {
-      }
+    if (wake_fd >= 0) wake::Drain(wake_fd);
   }
 
   // SIGTERM: nothing new; running steps are killed and their runs marked failed. The steps are

@@ -12,10 +12,6 @@ class SecretKey;
 
 namespace kod::runner {
 
-/// A runner's identity in workflow_runs.runner_id: "<hostname>/<pid>/<nonce>" (the pid lets a
-/// runner on the same host tell at once that another runner's process is gone).
-std::string MakeRunnerId();
-
 /// Runs until SIGTERM/SIGINT. Then it claims nothing new, kills the running steps, marks their
 /// runs failed ("Runner stopped") and ends the process with _exit(0) (its executor threads are
 /// not joined). `key` may be null (no secrets configured). Returns only when it cannot start

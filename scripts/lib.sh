@@ -30,6 +30,8 @@ KOD_CONFIG_ENV_VARS=(
   KOD_REPOS_DIR KOD_DEFAULT_BRANCH KOD_HOOKS_DIR KOD_GIT_IDLE_TIMEOUT_S KOD_ADMIN_TOKEN
   KOD_ENCRYPTION_KEY KOD_ENCRYPTION_KEY_FILE
   KOD_RUNNER_CONCURRENCY KOD_WORKSPACE_DIR KOD_RUNNER_WAKE_DIR KOD_LOG_LEVEL
+  KOD_JOBS_CONCURRENCY KOD_JOBS_WAKE_DIR KOD_WEBHOOKS_ALLOWED_HOSTS KOD_WEBHOOKS_KEEP_DAYS
+  KOD_IMPORT_TIMEOUT_S
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -435,6 +437,7 @@ kod_write_ini() {
     printf 'socket = %s\nuser = kod\npassword = %s\nname = kod\n' "$var/run/mysqld.sock" "$pw"
     printf '\n[storage]\nrepos_dir = %s\ndefault_branch = main\n' "$var/repos"
     printf '\n[runner]\nconcurrency = 2\nworkspace_dir = %s\nwake_dir = %s\n' "$var/work" "$var/run/runner"
+    printf '\n[jobs]\nwake_dir = %s\n' "$var/run/jobs"
     if [[ -n $keyfile ]]; then printf '\n[secrets]\nkey_file = %s\n' "$keyfile"; fi
     printf '\n[log]\nlevel = info\n'
   } >"$file.tmp.$$"
@@ -444,7 +447,7 @@ kod_write_ini() {
 
 # kod_stack_layout VAR_DIR: the directory layout shared by scripts/run and the integration tests.
 #   VAR/kod.ini  VAR/admin-token  VAR/db-password  VAR/encryption-key
-#   VAR/mysql/ (datadir)  VAR/repos/  VAR/work/  VAR/run/ (sockets, pid files, runner/)
+#   VAR/mysql/ (datadir)  VAR/repos/  VAR/work/  VAR/run/ (sockets, pid files, runner/, jobs/)
 #   VAR/log/*.log  VAR/nginx/ (generated nginx.conf, kod.conf, temp dirs)
 # shellcheck disable=SC2034 # the variables are this function's output
 kod_stack_layout() {
@@ -458,7 +461,7 @@ kod_stack_layout() {
   KOD_MDB_SOCK=$var/run/mysqld.sock
   KOD_MDB_PID=$var/run/mariadb.pid
   KOD_MDB_LOG=$var/log/mariadb.log
-  mkdir -p "$var/repos" "$var/work" "$var/run/runner" "$var/log" "$var/nginx" "$KOD_MDB_DATA"
+  mkdir -p "$var/repos" "$var/work" "$var/run/runner" "$var/run/jobs" "$var/log" "$var/nginx" "$KOD_MDB_DATA"
   # nginx's workers (nobody) must traverse to run/fcgi.sock; 0711 lets them without listing.
   chmod 0711 "$var"
   chmod 0755 "$var/run"

@@ -49,6 +49,11 @@ std::vector<Key> Keys(Config& c) {
       {"runner", "workspace_dir", "KOD_WORKSPACE_DIR", Kind::Path, &c.workspace_dir},
       {"runner", "wake_dir", "KOD_RUNNER_WAKE_DIR", Kind::Path, &c.wake_dir},
       {"runner", "step_uid_base", "KOD_RUNNER_STEP_UID_BASE", Kind::Int, &c.step_uid_base, 0, 2000000000},
+      {"jobs", "concurrency", "KOD_JOBS_CONCURRENCY", Kind::Int, &c.jobs_concurrency, 1, 64},
+      {"jobs", "wake_dir", "KOD_JOBS_WAKE_DIR", Kind::Path, &c.jobs_wake_dir},
+      {"webhooks", "allowed_hosts", "KOD_WEBHOOKS_ALLOWED_HOSTS", Kind::Text, &c.webhooks_allowed_hosts},
+      {"webhooks", "keep_days", "KOD_WEBHOOKS_KEEP_DAYS", Kind::Int, &c.webhooks_keep_days, 1, 3650},
+      {"import", "timeout_s", "KOD_IMPORT_TIMEOUT_S", Kind::Int, &c.import_timeout_s, 1, 86400},
       {"log", "level", "KOD_LOG_LEVEL", Kind::Text, &c.log_level},
   };
 }

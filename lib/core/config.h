@@ -48,6 +48,15 @@ struct Config {
   // 0 runs steps as the runner's user (only for a runner that cannot switch users).
   int step_uid_base = 60100;
 
+  int jobs_concurrency = 4;                    // jobs.concurrency     KOD_JOBS_CONCURRENCY (kod-jobs threads)
+  std::string jobs_wake_dir = "/run/kod/jobs";  // jobs.wake_dir       KOD_JOBS_WAKE_DIR
+  // webhooks.allowed_hosts KOD_WEBHOOKS_ALLOWED_HOSTS: comma-separated host names, addresses and
+  // CIDRs that webhooks and imports may reach although their addresses are loopback, private,
+  // link-local, CGNAT, multicast or unspecified (lib/net/outbound.h).
+  std::string webhooks_allowed_hosts;
+  int webhooks_keep_days = 14;                 // webhooks.keep_days   KOD_WEBHOOKS_KEEP_DAYS
+  int import_timeout_s = 600;                  // import.timeout_s     KOD_IMPORT_TIMEOUT_S
+
   std::string log_level = "info";              // log.level            KOD_LOG_LEVEL
 };
 

@@ -4,7 +4,7 @@
 #   #!/usr/bin/env bash
 #   set -euo pipefail
 #   source "$(dirname "$0")/lib.sh"
-#   kod_stack_start                       # MariaDB + kod-fcgi + kod-runner + nginx, healthy
+#   kod_stack_start                       # MariaDB + kod-fcgi + kod-runner + kod-jobs + nginx, healthy
 #   expect_status GET /health 200 --noauth
 #   expect_status GET /tokens 200         # sends the admin token by default
 #   expect_json_field id                  # a field of the last response body
@@ -23,12 +23,15 @@
 #   KOD_TEST_TOKEN         the bootstrap admin token
 #   KOD_TEST_DIR           the stack's dir (kod.ini, log/, repos/, work/, run/, mysql/)
 #   KOD_TEST_INI           its kod.ini          KOD_TEST_ENCRYPTION_KEY_FILE  the secrets key file
-#   KOD_FCGI_PID KOD_RUNNER_PID KOD_NGINX_PID KOD_MARIADB_PID
+#   KOD_FCGI_PID KOD_RUNNER_PID KOD_JOBS_PID KOD_NGINX_PID KOD_MARIADB_PID
 #   KOD_TEST_MARIADB_CTL   `$KOD_TEST_MARIADB_CTL stop|start|restart|status|sql "STATEMENT"`
 #   KOD_TEST_DB_SOCKET KOD_TEST_DB_PORT KOD_TEST_DB_PASSWORD (user kod, database kod)
 # Knobs (before kod_stack_start): KOD_TEST_WORKERS (default 2), KOD_TEST_NO_RUNNER=1,
-# KOD_TEST_HEALTH_TIMEOUT (default 60 s).
-# Processes: kod_fcgi_start / kod_fcgi_stop [SIGNAL], kod_runner_start / kod_runner_stop [SIGNAL].
+# KOD_TEST_NO_JOBS=1, KOD_TEST_HEALTH_TIMEOUT (default 60 s), KOD_TEST_EXTRA_INI (lines appended
+# to kod.ini, e.g. "[webhooks]\nallowed_hosts = 127.0.0.1").
+# Processes: kod_fcgi_start / kod_fcgi_stop [SIGNAL], kod_runner_start / kod_runner_stop [SIGNAL],
+# kod_jobs_start [LOG-NAME] / kod_jobs_stop [SIGNAL] (a second kod-jobs: kod_jobs_start jobs2,
+# its pid in KOD_SPAWNED_PID).
 
 if [[ -z ${KOD_SOURCE:-} ]]; then
   KOD_SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -224,6 +227,20 @@ kod_runner_stop() {
   KOD_RUNNER_PID=""
 }
 
+# kod_jobs_start [NAME=kod-jobs]: starts a kod-jobs (logs in log/NAME.log). The first one's pid is
+# KOD_JOBS_PID (stopped by kod_jobs_stop and at exit); others are the caller's to stop.
+kod_jobs_start() {
+  local name=${1:-kod-jobs}
+  kod__service_env
+  kod_spawn "$KOD_TEST_DIR/run/$name.pid" "$KOD_TEST_DIR/log/$name.log" 0 \
+    env "${KOD__ENV[@]}" "$KOD_BUILD/kod-jobs" --config "$KOD_TEST_INI"
+  if [[ $name == kod-jobs ]]; then KOD_JOBS_PID=$KOD_SPAWNED_PID; fi
+}
+kod_jobs_stop() {
+  kod_stop_pid "${KOD_JOBS_PID:-}" "${1:-TERM}" "${2:-30}"
+  KOD_JOBS_PID=""
+}
+
 # kod_wait_health [TIMEOUT_S=60]: waits for 200 from /health through nginx.
 kod_wait_health() {
   local pids=()
@@ -236,11 +253,11 @@ kod_wait_health() {
 kod_dump_logs() {
   [[ -d ${KOD_TEST_DIR:-} ]] || return 0
   KOD_TAIL_LINES=${KOD_TAIL_LINES:-60} kod_tail_logs "$KOD_TEST_DIR"/log/kod-fcgi.log \
-    "$KOD_TEST_DIR"/log/kod-runner.log "$KOD_TEST_DIR"/log/nginx-error.log "$KOD_TEST_DIR"/log/mariadb.log
+    "$KOD_TEST_DIR"/log/kod-runner.log "$KOD_TEST_DIR"/log/kod-jobs*.log "$KOD_TEST_DIR"/log/nginx-error.log "$KOD_TEST_DIR"/log/mariadb.log
 }
 
 kod_stack_start() {
-  for b in kod-fcgi kod-runner; do
+  for b in kod-fcgi kod-runner kod-jobs; do
     [[ -x $KOD_BUILD/$b ]] || fail "$KOD_BUILD/$b is missing (KOD_BUILD=$KOD_BUILD)"
   done
   KOD_TEST_DIR=$(mktemp -d "/tmp/kod-it.$KOD_TEST_NAME.XXXXXX")
@@ -258,6 +275,7 @@ kod_stack_start() {
   kod_write_secret "$KOD_TEST_ENCRYPTION_KEY_FILE" "$(kod_random_alnum 64)"
   kod_write_ini "$KOD_TEST_INI" "$KOD_TEST_DIR" "$KOD_TEST_DB_PASSWORD" "${KOD_TEST_WORKERS:-2}" \
     "$KOD_TEST_ENCRYPTION_KEY_FILE"
+  if [[ -n ${KOD_TEST_EXTRA_INI:-} ]]; then printf '\n%b\n' "$KOD_TEST_EXTRA_INI" >>"$KOD_TEST_INI"; fi
 
   KOD_MDB_PORT=auto
   kod_mariadb_init
@@ -272,6 +290,8 @@ kod_stack_start() {
   kod_fcgi_start
   KOD_RUNNER_PID=""
   if [[ ${KOD_TEST_NO_RUNNER:-0} != 1 ]]; then kod_runner_start; fi
+  KOD_JOBS_PID=""
+  if [[ ${KOD_TEST_NO_JOBS:-0} != 1 ]]; then kod_jobs_start; fi
 
   local attempt port
   for attempt in 1 2 3 4 5; do
@@ -289,7 +309,7 @@ kod_stack_start() {
   KOD_TEST_URL=http://127.0.0.1:$port
   export KOD_TEST_URL KOD_TEST_TOKEN KOD_TEST_DIR KOD_TEST_INI KOD_TEST_MARIADB_CTL \
     KOD_TEST_DB_SOCKET KOD_TEST_DB_PORT KOD_TEST_DB_PASSWORD KOD_TEST_ENCRYPTION_KEY_FILE \
-    KOD_FCGI_PID KOD_RUNNER_PID KOD_NGINX_PID KOD_MARIADB_PID
+    KOD_FCGI_PID KOD_RUNNER_PID KOD_JOBS_PID KOD_NGINX_PID KOD_MARIADB_PID
   kod_wait_health "${KOD_TEST_HEALTH_TIMEOUT:-60}" || fail "the stack did not become healthy"
 }
 
@@ -303,6 +323,7 @@ kod_stack_stop() {
   if ((rc == 0)) && [[ ${KOD_TEST_SKIP_OPENAPI:-0} != 1 ]]; then kod_validate_responses || rc=1; fi
   for hook in "${KOD__EXIT_HOOKS[@]}"; do eval "$hook" || true; done
   kod_stop_pid "${KOD_NGINX_PID:-}" QUIT 10
+  kod_jobs_stop TERM 30
   kod_runner_stop TERM 30
   kod_fcgi_stop TERM 30
   kod_mariadb_stop # also a server restarted through KOD_TEST_MARIADB_CTL

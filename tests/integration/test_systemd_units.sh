@@ -5,7 +5,7 @@
 set -euo pipefail
 
 KOD_SOURCE=${KOD_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
-UNITS=(kod-fcgi.socket kod-fcgi.service kod-runner.service)
+UNITS=(kod-fcgi.socket kod-fcgi.service kod-runner.service kod-jobs.service)
 
 command -v systemd-analyze >/dev/null || { echo "FAIL: systemd-analyze not installed (package systemd)" >&2; exit 1; }
 
@@ -19,7 +19,7 @@ make_root() {
   local root=$1 b
   mkdir -p "$root/etc/systemd/system" "$root/usr/bin" "$root/bin"
   for u in "${UNITS[@]}"; do cp "$KOD_SOURCE/systemd/$u" "$root/etc/systemd/system/"; done
-  for b in usr/bin/kod-fcgi usr/bin/kod-runner bin/kill; do
+  for b in usr/bin/kod-fcgi usr/bin/kod-runner usr/bin/kod-jobs bin/kill; do
     printf '#!/bin/sh\nexit 0\n' >"$root/$b"
     chmod 0755 "$root/$b"
   done
@@ -45,7 +45,7 @@ done
 unit_has() { # UNIT KEY=VALUE
   grep -qxF "$2" "$KOD_SOURCE/systemd/$1" || fail "$1 lacks '$2'"
 }
-for u in kod-fcgi.service kod-runner.service; do
+for u in kod-fcgi.service kod-runner.service kod-jobs.service; do
   for kv in User=kod ProtectSystem=strict PrivateTmp=yes NoNewPrivileges=yes Restart=on-failure \
     KillSignal=SIGTERM "ReadWritePaths=/var/lib/kod /run/kod"; do
     unit_has "$u" "$kv"
@@ -59,6 +59,8 @@ unit_has kod-fcgi.service 'ExecReload=/bin/kill -HUP $MAINPID'
 unit_has kod-fcgi.service RuntimeDirectory=kod
 unit_has kod-fcgi.service Requires=kod-fcgi.socket
 unit_has kod-runner.service "ExecStart=/usr/bin/kod-runner --config /etc/kod/kod.ini"
+unit_has kod-jobs.service "ExecStart=/usr/bin/kod-jobs --config /etc/kod/kod.ini"
+unit_has kod-jobs.service RuntimeDirectory=kod/jobs
 unit_has kod-fcgi.socket ListenStream=/run/kod/fcgi.sock
 unit_has kod-fcgi.socket Accept=no
 # The socket the unit creates is the one nginx/kod-fastcgi.conf connects to.

@@ -42,7 +42,7 @@ struct StoreWorld {
     config.wake_dir = config.repos_dir + "/wake";
     Status s = db::Migrate(db);
     if (!s.ok()) throw std::runtime_error("migrate: " + s.message);
-    for (const char* t : {"workflow_steps", "workflow_runs", "secrets", "collaborators", "repos", "tokens",
+    for (const char* t : {"jobs", "workflow_steps", "workflow_runs", "secrets", "collaborators", "repos", "tokens",
                           "secret_key_check"})
       db.ExecuteRaw(std::string("DELETE FROM ") + t);
   }
