@@ -302,7 +302,7 @@ class Step {
 };
 
 std::string Validate(const ShellCommand& cmd) {
-  if (cmd.line.find('\0') != std::string::npos) return "command contains a NUL byte";
+  if (cmd.script.find('\0') != std::string::npos) return "command contains a NUL byte";
   if (cmd.cwd.empty() || cmd.cwd[0] != '/') return "working directory must be an absolute path";
   if (cmd.cwd.find('\0') != std::string::npos) return "working directory contains a NUL byte";
   for (const auto& [k, v] : cmd.env) {
@@ -329,7 +329,7 @@ struct Spawned {
 std::optional<Spawned> Spawn(const ShellCommand& cmd, std::string* error) {
   proc::SpawnSpec spec;
   spec.exe = "/bin/sh";
-  spec.args = {"-c", cmd.line};
+  spec.args = {"-s"};  // the script comes on stdin: nothing of it in the command line
   spec.env.assign(cmd.env.begin(), cmd.env.end());
   spec.cwd = cmd.cwd;
   spec.leader = proc::Leader::kSession;
@@ -340,13 +340,20 @@ std::optional<Spawned> Spawn(const ShellCommand& cmd, std::string* error) {
   spec.uid = cmd.run_as_uid;
   spec.gid = cmd.run_as_gid;
 
+  auto script = MakeMemFd("kod-step", cmd.script);
+  if (!script.ok()) {
+    *error = script.status().message;
+    return std::nullopt;
+  }
+  spec.stdin_fd = script->get();
+
   std::lock_guard<std::mutex> lock(Reg().spawn);
   auto pipe = MakePipe();
   if (!pipe.ok()) {
     *error = pipe.status().message;
     return std::nullopt;
   }
-  spec.stdout_fd = spec.stderr_fd = pipe->write.get();  // stdin: /dev/null
+  spec.stdout_fd = spec.stderr_fd = pipe->write.get();
   auto pid = proc::Spawn(spec);
   pipe->write.Reset();  // only the step's processes hold it now
   if (!pid.ok()) {

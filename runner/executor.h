@@ -13,7 +13,8 @@ namespace kod::runner {
 
 /// One shell line to run. The runner builds it; RunShell never adds to it.
 struct ShellCommand {
-  std::string line;                        // passed to /bin/sh -c as-is (no NUL bytes)
+  std::string script;  // the shell's input as-is (no NUL bytes): read by `/bin/sh -s` from its
+                       // standard input, never put in argv (/proc/<pid>/cmdline is world-readable)
   std::string cwd;                         // absolute; must exist
   std::map<std::string, std::string> env;  // the COMPLETE environment: nothing from the runner's
                                            // own environ. Note: dash itself exports PWD.
@@ -35,12 +36,13 @@ struct CommandResult {
   std::string spawn_error;   // non-empty when the command could not be started (exit_code -1)
 };
 
-/// Runs `/bin/sh -c cmd.line` and blocks until it is over, appending its output to `out`
+/// Runs `/bin/sh -s` with cmd.script as its standard input (an in-memory file: the shell parses
+/// a whole line before running it, so a one-line script is consumed before any of its commands
+/// reads stdin, which then gives EOF as /dev/null did) and blocks until it is over, appending its output to `out`
 /// (stdout and stderr share one pipe, so they interleave as written; `out.Finish()` is left to the
 /// caller).
 ///
-/// The shell starts in a new session (setsid) in cmd.cwd with exactly cmd.env, stdin from
-/// /dev/null, every inherited descriptor above 2 closed, default signal dispositions and an empty
+/// The shell starts in a new session (setsid) in cmd.cwd with exactly cmd.env, every inherited descriptor above 2 closed, default signal dispositions and an empty
 /// signal mask. It is made a child subreaper itself, so descendants orphaned while it runs stay in
 /// its tree. Completion is the shell's exit seen by waitid(), not EOF: a backgrounded job that
 /// keeps the pipe open gets `drain_ms` more to flush and is then killed.
@@ -71,7 +73,7 @@ struct CommandResult {
 /// session (setpgid is fine, setsid is not), or a concurrent step's cleanup may take it for an
 /// orphan.
 ///
-/// Errors: an invalid command (relative cwd, NUL in line, bad env name), a SIGCHLD disposition of
+/// Errors: an invalid command (relative cwd, NUL in script, bad env name), a SIGCHLD disposition of
 /// SIG_IGN, or a failed spawn (missing cwd, exec failure) set spawn_error; nothing is left running.
 ///
 /// Thread-safety: safe to call from several threads at once (each with its own `out`).

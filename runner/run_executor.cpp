@@ -15,6 +15,7 @@
 #include "lib/service/repos.h"
 #include "lib/service/secrets.h"
 #include "lib/workflow/dialect.h"
+#include "lib/workflow/shell_line.h"
 #include "runner/executor.h"
 
 namespace kod::runner {
@@ -158,8 +159,10 @@ void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx
           visible[assign->first] = vars[assign->first];
           continue;
         }
+        // The script holds references to variables, never the values (docs/workflows.md).
+        workflow::ShellLine shell = workflow::InterpolateForShell(line, run.branch, repo_name, visible);
         ShellCommand cmd;
-        cmd.line = workflow::Interpolate(line, run.branch, repo_name, visible);
+        cmd.script = std::move(shell.script);
         cmd.cwd = fs::canonical(cwd, ec).string();
         cmd.deadline_ms = deadline;
         cmd.run_as_uid = ctx.uid;
@@ -173,6 +176,7 @@ void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx
                  {"CI", "true"}, {"KOD_REPO", repo_name}, {"KOD_BRANCH", run.branch},
                  {"KOD_COMMIT", run.commit}, {"KOD_RUN_ID", run.id}})
           cmd.env[k] = v;
+        for (auto& [k, v] : shell.vars) cmd.env[k] = std::move(v);
         CommandResult r = RunShell(cmd, out);
         if (r.timed_out) {
           ok = false;

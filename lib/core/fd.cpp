@@ -1,6 +1,7 @@
 #include "lib/core/fd.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,19 @@ Result<Pipe> MakePipe(int extra_flags) {
   Pipe p{UniqueFd(MoveAboveStdio(fds[0])), UniqueFd(MoveAboveStdio(fds[1]))};
   if (!p.read || !p.write) return Internal(std::string("fcntl: ") + std::strerror(errno));
   return p;
+}
+
+Result<UniqueFd> MakeMemFd(const char* name, std::string_view contents) {
+  UniqueFd fd(MoveAboveStdio(::memfd_create(name, MFD_CLOEXEC)));
+  if (!fd) return Internal(std::string("memfd_create: ") + std::strerror(errno));
+  while (!contents.empty()) {
+    ssize_t n = ::write(fd.get(), contents.data(), contents.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Internal(std::string("write: ") + std::strerror(n < 0 ? errno : EIO));
+    contents.remove_prefix(static_cast<size_t>(n));
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return Internal(std::string("lseek: ") + std::strerror(errno));
+  return fd;
 }
 
 bool SetNonBlocking(int fd) {

@@ -1,6 +1,7 @@
 // File descriptors: the one owning descriptor type of Kod and the pipe helpers built on it.
 #pragma once
 
+#include <string_view>
 #include <utility>
 
 #include "lib/core/status.h"
@@ -50,6 +51,12 @@ Result<Pipe> MakePipe(int extra_flags = 0);
 /// Moves a descriptor numbered 0–2 above 2 (F_DUPFD_CLOEXEC, the original closed) and returns the
 /// new number; others are returned unchanged. -1 stays -1; -1 when the dup fails (fd closed).
 int MoveAboveStdio(int fd);
+
+/// An anonymous in-memory file (memfd_create, close-on-exec, above 2) holding `contents`, its
+/// offset back at 0: a child given it as a descriptor reads exactly `contents`, then EOF, and
+/// nothing of it shows in the child's command line. `name` only labels /proc/<pid>/fd links.
+/// Errors: Internal("memfd_create: <reason>") / Internal("write: <reason>").
+Result<UniqueFd> MakeMemFd(const char* name, std::string_view contents);
 
 /// Sets O_NONBLOCK on `fd`. False (errno set) on failure.
 bool SetNonBlocking(int fd);

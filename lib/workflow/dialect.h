@@ -76,7 +76,8 @@ bool Evaluate(const Condition& c, std::string_view branch,
 /// Replaces `{branch}`, `{repo}` and `{env.NAME}` (NAME a key of `env`) in one pass; inserted
 /// values are not scanned again, so a branch named `{env.X}` stays literal. Anything else in
 /// braces, including `{env.NAME}` for an unset NAME, stays as written (docs/workflows.md).
-/// The result goes to `/bin/sh -c`: callers own quoting concerns for untrusted values.
+/// Plain text substitution, for `env.NAME = value` lines: a run line goes to the shell through
+/// InterpolateForShell (lib/workflow/shell_line.h), which never pastes a value into shell code.
 std::string Interpolate(std::string_view text, std::string_view branch, std::string_view repo,
                         const std::map<std::string, std::string>& env);
 

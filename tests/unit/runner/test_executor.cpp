@@ -25,7 +25,7 @@ using namespace std::string_literals;
 
 ShellCommand Cmd(std::string line, int64_t timeout_ms = 10000) {
   ShellCommand c;
-  c.line = std::move(line);
+  c.script = std::move(line);
   c.cwd = "/tmp";
   c.env = {{"PATH", "/usr/bin:/bin"}, {"HOME", "/tmp"}, {"LANG", "C.UTF-8"}};
   c.deadline_ms = MonotonicMs() + timeout_ms;
@@ -118,6 +118,8 @@ class ExecutorTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(EnvironmentIsExactlyTheGivenOne);
   CPPUNIT_TEST(StdoutAndStderrInterleaveInOrder);
   CPPUNIT_TEST(StdinIsDevNull);
+  CPPUNIT_TEST(ScriptIsNotInAnyCommandLine);
+  CPPUNIT_TEST(LongScriptIsNotReadByItsCommands);
   CPPUNIT_TEST(NoDescriptorIsInherited);
   CPPUNIT_TEST(OutputIsMaskedAcrossWrites);
   CPPUNIT_TEST(InvalidUtf8OutputBecomesReplacementCharacter);
@@ -195,10 +197,29 @@ class ExecutorTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL("out-1\nerr-2\nout-3\n"s, r.out);
   }
 
+  // Commands read EOF from stdin, as from /dev/null (the script came through it).
   void StdinIsDevNull() {
     Ran r = Run(Cmd("cat; echo rc=$?"), {});
     CPPUNIT_ASSERT_EQUAL("rc=0\n"s, r.out);
     CPPUNIT_ASSERT(r.ms < 2000);
+  }
+
+  // Issue 9 defect 3: /proc/<pid>/cmdline is world-readable, so the script (which may hold
+  // what a step does with a secret) must not be in the shell's argv. Seen failing with `sh -c`.
+  void ScriptIsNotInAnyCommandLine() {
+    const std::string marker = "kod-marker-" + Unique(1);
+    Ran r = Run(Cmd(": " + marker + "; tr '\\0' ' ' </proc/$$/cmdline; echo"));
+    CPPUNIT_ASSERT_EQUAL(0, r.result.exit_code);
+    CPPUNIT_ASSERT_MESSAGE(r.out, r.out.find(marker) == std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(r.out, r.out.find("/bin/sh") != std::string::npos);
+  }
+
+  // A script longer than the shell's read buffer is read whole before it runs: `cat` sees none
+  // of it.
+  void LongScriptIsNotReadByItsCommands() {
+    std::string line = "x='" + std::string(100000, 'a') + "'; cat; echo len=${#x}";
+    Ran r = Run(Cmd(line));
+    CPPUNIT_ASSERT_EQUAL("len=100000\n"s, r.out);
   }
 
   void NoDescriptorIsInherited() {
