@@ -7,6 +7,8 @@
 #include <deque>
 #include <utility>
 
+#include "runner/secret_forms.h"
+
 namespace kod::runner {
 namespace {
 
@@ -15,29 +17,6 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 constexpr std::string_view kMask = "***";
 
 bool IsContinuation(unsigned char b) { return (b & 0xC0) == 0x80; }
-
-// The patterns of docs/workflows.md: each value, and each non-blank line of a multi-line value.
-std::vector<std::string> MaskPatterns(const std::vector<std::string>& secrets) {
-  std::vector<std::string> out;
-  for (const std::string& s : secrets) {
-    if (s.empty()) continue;
-    out.push_back(s);
-    if (s.find('\n') == std::string::npos) continue;
-    std::size_t begin = 0;
-    while (begin <= s.size()) {
-      std::size_t end = s.find('\n', begin);
-      if (end == std::string::npos) end = s.size();
-      std::string line = s.substr(begin, end - begin);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      bool blank = std::all_of(line.begin(), line.end(), [](char c) {
-        return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-      });
-      if (!blank) out.push_back(std::move(line));
-      begin = end + 1;
-    }
-  }
-  return out;
-}
 
 // Streaming leftmost-longest replacement of a fixed set of byte strings by "***".
 //
@@ -158,10 +137,15 @@ class Masker {
     }
   }
 
+  // Writes out every position that is decided: at the end of the stream all of them; before,
+  // those before the longest suffix of the input that is still a prefix of some pattern (the
+  // automaton's depth). No match can start earlier and still be incomplete, so output that
+  // cannot begin a secret flows at once instead of waiting for max_len_ more bytes.
   void Emit(bool final, std::string* out) {
     std::size_t i = 0;
     const std::size_t n = pending_.size();
-    while (i < n && (final || n - i >= max_len_)) {
+    const std::size_t open = final ? 0 : std::min<std::size_t>(n, nodes_[state_].depth);
+    while (i < n - open) {
       if (best_[i] > 0) {
         out->append(kMask);
         i += best_[i];

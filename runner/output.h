@@ -15,14 +15,15 @@ namespace kod::runner {
 /// Collects the output of one workflow step (stdout and stderr already interleaved on one pipe)
 /// and turns it into the text stored with the run. The byte stream goes through three stages:
 ///
-///  1. Masking (docs/workflows.md): every occurrence of a secret value is replaced by `***`. A value
-///     that spans several lines is also masked line by line: each of its non-blank lines (split on
-///     `\n`, a trailing `\r` dropped) is a pattern of its own, so `echo "$KEY" | sed 1d` cannot
-///     leak the rest. At each position the longest matching pattern wins and matching restarts
-///     after it (leftmost-longest, non-overlapping). Matching is streaming (Aho-Corasick) and works
-///     across Append() boundaries: the last (longest pattern - 1) bytes stay unflushed until more
-///     data or Finish() decides them. Masking runs on raw bytes, before any other change, so a
-///     secret is masked even when it is not valid UTF-8 and is never split by stage 2 or 3.
+///  1. Masking (docs/workflows.md#masking): every pattern of MaskPatterns(secrets) (each value
+///     of at least 4 bytes, each such line of a multi-line value, and their JSON, percent, hex
+///     and Base64 forms) is replaced by `***`. At each position the longest matching pattern
+///     wins and matching restarts after it (leftmost-longest, non-overlapping). Matching is
+///     streaming (Aho-Corasick) and works across Append() boundaries: only bytes that could
+///     still be the start of a pattern are held back until more data or Finish() decides them,
+///     so output that cannot begin a secret is passed on at once. Masking runs on raw bytes,
+///     before any other change, so a secret is masked even when it is not valid UTF-8 and is
+///     never split by stage 2 or 3.
 ///  2. UTF-8 repair: each maximal ill-formed subsequence becomes U+FFFD (the Unicode "best
 ///     practice" of chapter 3, as in WHATWG's decoder). A sequence cut by a chunk boundary is held
 ///     until the next chunk.

@@ -301,11 +301,13 @@ Status PutSecret(Request& rq, Response& rs) {
   const std::string& name = rq.Arg("secret");
   std::optional<std::string> value;
   if (body->isMember("value") && (*body)["value"].isString()) value = (*body)["value"].asString();
-  if (Status s = service::PutSecret(rq.env(), *ref, name, value ? &*value : nullptr); !s.ok()) return s;
+  auto masked = service::PutSecret(rq.env(), *ref, name, value ? &*value : nullptr);
+  if (!masked.ok()) return masked.status();
   Json::Value v(Json::objectValue);
   v["name"] = name;
   v["repoName"] = ref->repo.name;
   v["message"] = "Secret saved";
+  v["masked"] = *masked;
   rs.Json(200, v);
   return Status::Ok();
 }

@@ -25,6 +25,10 @@ inline constexpr char kSecretNamePattern[] = "^[A-Za-z_][A-Za-z0-9_]*$";
 /// Secret values: at most 65,536 bytes of UTF-8 (docs/api.md#secrets).
 inline constexpr std::size_t kMaxSecretBytes = 65536;
 
+/// Secret values shorter than this are stored and injected but never masked in step output
+/// (masking `e` would mangle every log); PUT answers them with "masked": false.
+inline constexpr std::size_t kMinMaskedSecretBytes = 4;
+
 /// Token names: 1 to 100 characters (Unicode code points) (docs/api.md#tokens).
 inline constexpr std::size_t kMaxTokenNameLength = 100;
 

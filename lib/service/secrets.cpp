@@ -50,21 +50,25 @@ Result<std::vector<domain::SecretMeta>> ListSecrets(Env& env, const RepoRef& ref
       [&]() -> Result<std::vector<domain::SecretMeta>> { return store::SecretStore(env.db).List(ref.repo.id); });
 }
 
-Status PutSecret(Env& env, const RepoRef& ref, const std::string& name, const std::string* value) {
+Result<bool> PutSecret(Env& env, const RepoRef& ref, const std::string& name, const std::string* value) {
   if (!names::IsValidSecretName(name))
     return InvalidArgument("Secret name must match ^[A-Za-z_][A-Za-z0-9_]*$ and be at most 128 characters");
   if (names::IsReservedSecretName(name)) return InvalidArgument("Secret names starting with KOD_ are reserved");
   if (value == nullptr) return InvalidArgument("value is required and must be a string");
   if (value->empty()) return InvalidArgument("value must not be empty");
+  if (value->find_first_not_of(" \t\n\r\v\f") == std::string::npos)
+    return InvalidArgument("value must not be only whitespace");
   if (value->size() > limits::kMaxSecretBytes)
     return InvalidArgument("value must be at most " + std::to_string(limits::kMaxSecretBytes) + " bytes");
   if (env.key == nullptr) return Internal(kNoKeyMessage);
   auto sealed = env.key->Seal(*value, crypto::SecretAad(ref.repo.id, name));
   if (!sealed.ok()) return sealed.status();
-  return env.db.Run([&] {
+  Status stored = env.db.Run([&] {
     store::SecretStore(env.db).Upsert(ref.repo.id, name, *sealed, NowMs());
     return Status::Ok();
   });
+  if (!stored.ok()) return stored;
+  return value->size() >= limits::kMinMaskedSecretBytes;
 }
 
 Status DeleteSecret(Env& env, const RepoRef& ref, const std::string& name) {

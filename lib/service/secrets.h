@@ -29,9 +29,11 @@ Result<std::shared_ptr<crypto::SecretKey>> LoadSecretKey(Env& env);
 Result<std::vector<domain::SecretMeta>> ListSecrets(Env& env, const RepoRef& ref);
 
 /// Validates the name (400 naming the rule: pattern, 128 characters, reserved KOD_ prefix in any
-/// case) and value (400: a non-empty string of at most 65,536 bytes), then needs the key
-/// (500 kNoKeyMessage), then seals and stores. An update keeps createdAt, moves updatedAt.
-Status PutSecret(Env& env, const RepoRef& ref, const std::string& name, const std::string* value);
+/// case) and value (400: a string of at most 65,536 bytes that is not empty and not only
+/// whitespace), then needs the key (500 kNoKeyMessage), then seals and stores. An update keeps
+/// createdAt, moves updatedAt. Returns whether step output will mask the value: false for
+/// values shorter than limits::kMinMaskedSecretBytes (stored and injected all the same).
+Result<bool> PutSecret(Env& env, const RepoRef& ref, const std::string& name, const std::string* value);
 
 /// 404 for an invalid name or a missing secret (docs/api.md#secrets).
 Status DeleteSecret(Env& env, const RepoRef& ref, const std::string& name);

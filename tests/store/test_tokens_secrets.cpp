@@ -27,6 +27,7 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(SecretUpsertKeepsCreatedAt);
   CPPUNIT_TEST(KeyCheckRefusesAnotherKey);
   CPPUNIT_TEST(SecretsSurviveARename);
+  CPPUNIT_TEST(ShortValuesAreStoredUnmaskedAndBlankOnesRefused);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<test::StoreWorld> w_;
@@ -153,6 +154,35 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
     db::Rows r = w_->db.Prepare("SELECT ciphertext FROM secrets").Query();
     r.Next();
     CPPUNIT_ASSERT(r.String(1).find("multi") == std::string::npos);
+    w_->env.key = nullptr;
+  }
+
+  // Issue 9 defect 9: values under 4 bytes are stored but not masked; whitespace-only → 400.
+  void ShortValuesAreStoredUnmaskedAndBlankOnesRefused() {
+    w_->config.encryption_key = "short key";
+    auto key = service::LoadSecretKey(w_->env);
+    CPPUNIT_ASSERT(key.ok());
+    w_->env.key = key->get();
+    auth::Principal admin{"admintoken01", {auth::Permission::Admin}, std::nullopt};
+    CPPUNIT_ASSERT(service::CreateRepo(w_->env, admin, "shorts").ok());
+    auto ref = service::ResolveRepo(w_->env, admin, "shorts");
+    for (const std::string blank : {" ", "\t\n", "   \r\n  "}) {
+      auto r = service::PutSecret(w_->env, *ref, "BLANK", &blank);
+      CPPUNIT_ASSERT(!r.ok());
+      CPPUNIT_ASSERT(r.status().code == Code::InvalidArgument);
+    }
+    const std::string short_value = "e", four = "abcd", padded = " e ";
+    auto s1 = service::PutSecret(w_->env, *ref, "SHORT", &short_value);
+    auto s2 = service::PutSecret(w_->env, *ref, "FOUR", &four);
+    auto s3 = service::PutSecret(w_->env, *ref, "PADDED", &padded);
+    CPPUNIT_ASSERT(s1.ok() && s2.ok() && s3.ok());
+    CPPUNIT_ASSERT(!*s1);
+    CPPUNIT_ASSERT(*s2);
+    CPPUNIT_ASSERT(!*s3);
+    auto plain = service::SecretsForRun(w_->env, ref->repo.id);
+    CPPUNIT_ASSERT(plain.ok());
+    CPPUNIT_ASSERT_EQUAL(short_value, plain->at("SHORT"));
+    CPPUNIT_ASSERT(plain->count("BLANK") == 0);
     w_->env.key = nullptr;
   }
 };

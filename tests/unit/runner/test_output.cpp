@@ -115,16 +115,16 @@ class OutputCaptureTest : public CppUnit::TestFixture {
   }
 
   void LongestMatchWins() {
-    // "abc" is a prefix of "abcdef": the longer one is masked whole, not "***def".
-    CPPUNIT_ASSERT_EQUAL("x *** y *** z ***d\n"s,
-                         Capture({"abc", "abcdef"}, {"x abcdef y abc z abcd\n"}));
+    // "abcd" is a prefix of "abcdefgh": the longer one is masked whole, not "***efgh".
+    CPPUNIT_ASSERT_EQUAL("x *** y *** z ***e\n"s,
+                         Capture({"abcd", "abcdefgh"}, {"x abcdefgh y abcd z abcde\n"}));
     // Same with the secrets given the other way round and the text split inside the long one.
-    CPPUNIT_ASSERT_EQUAL("***|***"s, Capture({"abcdef", "abc"}, {"abc", "def|ab", "c"}));
+    CPPUNIT_ASSERT_EQUAL("***|***"s, Capture({"abcdefgh", "abcd"}, {"abcd", "efgh|ab", "cd"}));
   }
 
   void OverlappingSecretsMaskLeftmostFirst() {
-    // "bcd" and "cde" overlap in "bcde": the leftmost one is masked and the rest is left as is.
-    CPPUNIT_ASSERT_EQUAL("a***e"s, Capture({"cde", "bcd"}, {"abcde"}));
+    // "bcde" and "cdef" overlap in "bcdef": the leftmost one is masked and the rest is left as is.
+    CPPUNIT_ASSERT_EQUAL("a***fg"s, Capture({"cdef", "bcde"}, {"abcdefg"}));
   }
 
   void PartialSecretAtEndIsKeptAsWritten() {
@@ -132,7 +132,7 @@ class OutputCaptureTest : public CppUnit::TestFixture {
   }
 
   void EmptySecretIsIgnored() {
-    CPPUNIT_ASSERT_EQUAL("abc ***\n"s, Capture({"", "xyz"}, {"abc xyz\n"}));
+    CPPUNIT_ASSERT_EQUAL("abc ***\n"s, Capture({"", "wxyz"}, {"abc wxyz\n"}));
   }
 
   void InvalidUtf8BecomesReplacementCharacter() {
