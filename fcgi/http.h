@@ -10,6 +10,7 @@
 
 #include <json/json.h>
 
+#include "fcgi/log_follow.h"
 #include "lib/auth/permissions.h"
 #include "lib/core/limits.h"
 #include "lib/core/status.h"
@@ -69,6 +70,9 @@ struct Response {
   /// The request was HEAD: WriteResponse sends the status and headers (Content-Length of the
   /// body GET would send) and no body.
   bool head = false;
+  /// Set by a log handler asked to follow: the worker hands the request to its LogFollowers
+  /// instead of writing this response.
+  std::optional<LogFollow> follow;
 
   void Json(int code, const Json::Value& value);
   /// A body that is already serialized JSON (from a cache of Json() output).

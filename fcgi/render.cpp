@@ -10,6 +10,7 @@ Json::Value Strings(const std::vector<std::string>& items) {
   return arr;
 }
 Json::Value Ms(int64_t v) { return Json::Value(static_cast<Json::Int64>(v)); }
+Json::Value Int(int64_t v) { return Json::Value(static_cast<Json::Int64>(v)); }
 }  // namespace
 
 Json::Value RepoJson(const Config& config, const domain::Repo& repo) {
@@ -65,6 +66,15 @@ Json::Value RunJson(const domain::Run& run) {
       step["duration"] = Ms(s.duration_ms);
       if (s.error) step["error"] = *s.error;
       if (s.skipped) step["skipped"] = true;
+      if (s.running) step["running"] = true;
+      if (s.output_truncated) step["outputTruncated"] = true;
+      if (s.resources) {
+        Json::Value res(Json::objectValue);
+        res["cpuMs"] = Int(s.resources->cpu_ms);
+        res["maxRssKb"] = Int(s.resources->max_rss_kb);
+        res["outputBytes"] = Int(s.resources->output_bytes);
+        step["resources"] = res;
+      }
       steps.append(step);
     }
     result["steps"] = steps;

@@ -29,6 +29,7 @@ const std::vector<Route>& Routes() {
     {"POST",   "/repos/:name/workflows",                 Guard::Permission,  Permission::WorkflowTrigger,   h::TriggerRun},
     {"GET",    "/repos/:name/workflows",                 Guard::Permission,  Permission::WorkflowRead,      h::ListRuns},
     {"GET",    "/repos/:name/workflows/:id",             Guard::Permission,  Permission::WorkflowRead,      h::GetRun},
+    {"GET",    "/repos/:name/workflows/:id/logs",        Guard::Permission,  Permission::WorkflowRead,      h::GetRunLog},
     {"GET",    "/repos/:name.git/info/refs",             Guard::GitService,  Permission::RepoRead,          h::GitInfoRefs},
     {"POST",   "/repos/:name.git/git-upload-pack",       Guard::Permission,  Permission::RepoRead,          h::GitUploadPack},
     {"POST",   "/repos/:name.git/git-receive-pack",      Guard::Permission,  Permission::RepoWrite,         h::GitReceivePack},

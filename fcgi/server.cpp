@@ -16,9 +16,11 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "fcgi/http.h"
+#include "fcgi/log_follow.h"
 #include "fcgi/router.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
@@ -69,30 +71,39 @@ void InstallWorkerSignals() {
   InstallWorkerSignals();
   service::OwnedEnv own(setup.config, setup.key.get());
   service::Env& env = own.env();
-  FCGX_Request req;
-  FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+  LogFollowers followers(setup.config, setup.key.get());  // threads of this worker, not workers
+  auto req = std::make_unique<FCGX_Request>();
+  FCGX_InitRequest(req.get(), listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
   while (!g_worker_stop) {
-    if (FCGX_Accept_r(&req) < 0) {
+    if (FCGX_Accept_r(req.get()) < 0) {
       if (g_worker_stop) break;
       continue;
     }
-    fcntl(req.ipcFd, F_SETFD, FD_CLOEXEC);  // never leak the connection into git or hooks
+    fcntl(req->ipcFd, F_SETFD, FD_CLOEXEC);  // never leak the connection into git or hooks
     int64_t started = MonotonicMs();
-    Request rq(&req, env);
+    Request rq(req.get(), env);
     Response rs;
     Dispatch(rq, rs);
-    if (!rs.streamed) WriteResponse(req.out, rs);
+    if (!rs.streamed && !rs.follow) WriteResponse(req->out, rs);
     // client: nginx's REMOTE_ADDR (never a forwarded-for header a client can write); id: nginx's
     // $request_id, which nginx logs too (docs/nginx.md#logs).
     const std::string client = rq.Param("REMOTE_ADDR"), request_id = rq.Param("REQUEST_ID");
     char line[640];
-    std::snprintf(line, sizeof line, "%s %.300s %d %ldms token=%s client=%.64s id=%.64s", rq.method().c_str(),
+    std::snprintf(line, sizeof line, "%s %.300s %d %ldms token=%s client=%.64s id=%.64s%s", rq.method().c_str(),
                   rq.path().c_str(), rs.status, static_cast<long>(MonotonicMs() - started),
                   rq.principal().token_id.empty() ? "-" : rq.principal().token_id.c_str(),
-                  client.empty() ? "-" : client.c_str(), request_id.empty() ? "-" : request_id.c_str());
+                  client.empty() ? "-" : client.c_str(), request_id.empty() ? "-" : request_id.c_str(),
+                  rs.follow ? " follow" : "");
     log::Info(line);
-    FCGX_Finish_r(&req);
+    if (rs.follow) {
+      followers.Start(std::move(req), std::move(*rs.follow));
+      req = std::make_unique<FCGX_Request>();
+      FCGX_InitRequest(req.get(), listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+      continue;
+    }
+    FCGX_Finish_r(req.get());
   }
+  followers.StopAll();  // their clients ask again from their offset
   _exit(0);
 }
 

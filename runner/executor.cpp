@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +87,10 @@ class Step {
   Step& operator=(const Step&) = delete;
 
   int out_fd() const { return out_.get(); }
+  // CPU and peak RSS of what was reaped: the shell with every descendant it waited for, and
+  // each leftover reaped here (orphans included).
+  int64_t cpu_ms() const { return cpu_us_ / 1000; }
+  int64_t max_rss_kb() const { return max_rss_kb_; }
   int pidfd() const { return pidfd_.get(); }
 
   // Whether the shell has exited; it is not reaped (a zombie keeps its pid, which is also the
@@ -140,8 +145,11 @@ class Step {
           } else if (p.ppid == self_) {
             // A zombie of the step that was reparented to us: ours to reap. (Nobody else reaps
             // it, and its (pid, start) was just read while it was our child, so not reused.)
-            while (::waitpid(p.pid, nullptr, WNOHANG) < 0 && errno == EINTR) {
+            struct rusage ru {};
+            pid_t got;
+            while ((got = ::wait4(p.pid, nullptr, WNOHANG, &ru)) < 0 && errno == EINTR) {
             }
+            if (got == p.pid) AddUsage(ru);
             pending = true;
           } else if (alive.count(p.ppid) != 0) {
             pending = true;  // reparented to us once its parent dies
@@ -188,8 +196,11 @@ class Step {
     int code = -1;
     int status = 0;
     if (!lost_) {
-      while (::waitpid(sh_, &status, 0) < 0 && errno == EINTR) {
+      struct rusage ru {};
+      pid_t got;
+      while ((got = ::wait4(sh_, &status, 0, &ru)) < 0 && errno == EINTR) {
       }
+      if (got == sh_) AddUsage(ru);
       if (WIFEXITED(status)) code = WEXITSTATUS(status);
       if (WIFSIGNALED(status)) code = 128 + WTERMSIG(status);
     }
@@ -273,6 +284,12 @@ class Step {
     return out;
   }
 
+  void AddUsage(const struct rusage& ru) {
+    cpu_us_ += static_cast<int64_t>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+               ru.ru_stime.tv_usec;
+    max_rss_kb_ = std::max<int64_t>(max_rss_kb_, ru.ru_maxrss);  // Linux: KiB
+  }
+
   // Forgets the shell (once reaped) or the claims (at the end) in the registry.
   void Unregister(bool shell) {
     Registry& reg = Reg();
@@ -299,6 +316,8 @@ class Step {
   std::vector<char> buf_ = std::vector<char>(kReadChunk);
   bool lost_ = false;
   bool reaped_ = false;
+  int64_t cpu_us_ = 0;
+  int64_t max_rss_kb_ = 0;
 };
 
 std::string Validate(const ShellCommand& cmd) {
@@ -436,11 +455,14 @@ CommandResult RunShell(const ShellCommand& cmd, OutputCapture& out) {
     if (!exited && step.pidfd() >= 0) fds[n++] = {step.pidfd(), POLLIN, 0};
     int rc = ::poll(fds, n, static_cast<int>(std::max<int64_t>(0, wake - now)));
     if (rc > 0 && !eof && fds[0].revents != 0) eof = step.ReadAvailable(out);
+    if (cmd.on_progress) cmd.on_progress();
   }
 
   step.KillLeftovers();
   if (!eof) step.ReadAvailable(out);  // what the leftovers wrote before they died
   r.exit_code = step.Reap();
+  r.cpu_ms = step.cpu_ms();
+  r.max_rss_kb = step.max_rss_kb();
   return r;
 }
 

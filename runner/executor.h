@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -25,6 +26,9 @@ struct ShellCommand {
                                  // processes still hold the output pipe, before killing them
   int run_as_uid = -1;           // ≥ 0: the shell drops to this uid and gid (supplementary
   int run_as_gid = -1;           // groups cleared) before exec; needs root or CAP_SETUID/SETGID
+  /// Called on the calling thread after each read of output and at least every 100 ms while
+  /// the command runs (live output is flushed from here). May be empty.
+  std::function<void()> on_progress;
 };
 
 /// True if this process can start commands as `uid`/`gid` (checked by trying it in a child).
@@ -34,6 +38,9 @@ struct CommandResult {
   int exit_code = -1;        // the shell's exit status; 128+N if it died of signal N; -1 if not run
   bool timed_out = false;    // the deadline passed before the shell exited (it was then killed)
   std::string spawn_error;   // non-empty when the command could not be started (exit_code -1)
+  int64_t cpu_ms = 0;        // user + system CPU of the shell and every process of the step
+                             // that was reaped (what the shell waited for, and the leftovers)
+  int64_t max_rss_kb = 0;    // the largest resident set among them, KiB
 };
 
 /// Runs `/bin/sh -s` with cmd.script as its standard input (an in-memory file: the shell parses

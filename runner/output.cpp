@@ -282,6 +282,13 @@ class HeadTail {
 
   uint64_t total() const { return total_; }
 
+  std::string TakeNew() {
+    std::string out = head_.substr(taken_);
+    taken_ = head_.size();
+    return out;
+  }
+  uint64_t taken() const { return taken_; }
+
  private:
   void Trim(std::size_t n) {
     tail_.erase(0, n);
@@ -291,6 +298,7 @@ class HeadTail {
   std::size_t head_cap_, tail_cap_;
   bool head_full_ = false;
   std::string head_, tail_;
+  std::size_t taken_ = 0;  // bytes of head_ handed out by TakeNew()
   uint64_t dropped_ = 0;
   uint64_t total_ = 0;
 };
@@ -314,6 +322,7 @@ struct OutputCapture::State {
   HeadTail store;
   std::string masked, repaired;  // scratch, reused between slices
   bool finished = false;
+  uint64_t raw = 0;
 };
 
 OutputCapture::OutputCapture(const std::vector<std::string>& secrets, std::size_t limit_bytes)
@@ -324,6 +333,7 @@ OutputCapture& OutputCapture::operator=(OutputCapture&&) noexcept = default;
 
 void OutputCapture::Append(std::string_view bytes) {
   if (s_->finished) return;
+  s_->raw += bytes.size();
   while (!bytes.empty()) {
     std::string_view slice = bytes.substr(0, kSlice);
     bytes.remove_prefix(slice.size());
@@ -347,5 +357,11 @@ std::string OutputCapture::Finish() {
 }
 
 uint64_t OutputCapture::total_bytes() const { return s_->store.total(); }
+
+std::string OutputCapture::TakeNew() { return s_->finished ? std::string() : s_->store.TakeNew(); }
+
+uint64_t OutputCapture::taken_bytes() const { return s_->store.taken(); }
+
+uint64_t OutputCapture::raw_bytes() const { return s_->raw; }
 
 }  // namespace kod::runner

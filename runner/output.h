@@ -56,8 +56,19 @@ class OutputCapture {
   /// Call once; later calls return "".
   std::string Finish();
 
+  /// The kept text produced since the last call, for live output: the head as it grows (masked,
+  /// valid UTF-8). Once the head is full it returns "" until Finish(), whose text starts with
+  /// everything TakeNew() returned (then the marker and the tail).
+  std::string TakeNew();
+
+  /// Bytes TakeNew() has returned so far.
+  uint64_t taken_bytes() const;
+
   /// Bytes of masked and repaired text produced so far (before the cap), for logs and metrics.
   uint64_t total_bytes() const;
+
+  /// Raw bytes fed through Append() (the step's output before masking and capping).
+  uint64_t raw_bytes() const;
 
  private:
   struct State;

@@ -17,14 +17,16 @@
 #include "lib/workflow/dialect.h"
 #include "lib/workflow/shell_line.h"
 #include "runner/executor.h"
+#include "runner/live_log.h"
 
 namespace kod::runner {
 namespace {
 
 namespace fs = std::filesystem;
+using Vars = std::map<std::string, std::string>;
 
 // The files of a run: the pinned list, or every *.toml of .kod/workflows/ at the commit.
-Result<std::vector<std::string>> RunFiles(const std::string& repo_path, const domain::Run& run) {
+Result<std::vector<std::string>> FilesOf(const std::string& repo_path, const domain::Run& run) {
   if (!run.files) return git::WorkflowFiles(repo_path, run.commit);
   return *run.files;
 }
@@ -40,23 +42,6 @@ bool InsideCheckout(const fs::path& root, const fs::path& dir) {
   return ds == rs || (ds.size() > rs.size() && ds.compare(0, rs.size(), rs) == 0 && ds[rs.size()] == '/');
 }
 
-class Recorder {
- public:
-  Recorder(service::Env& env, const domain::Run& run) : env_(env), run_(run) {}
-  void Add(domain::StepResult step) {
-    // Names and errors can carry bytes from the workflow file: store them as valid UTF-8.
-    step.name = utf8::Sanitize(step.name);
-    if (step.error) step.error = utf8::Sanitize(*step.error);
-    Status s = service::RecordStep(env_, run_, step);
-    if (!s.ok())
-      log::Error("run " + run_.id + ": could not record step '" + step.name.substr(0, 80) + "': " + s.message);
-  }
-
- private:
-  service::Env& env_;
-  const domain::Run& run_;
-};
-
 // Gives the workspace to the step user (the checkout is written by the runner).
 void GiveTo(const fs::path& dir, int uid, int gid) {
   if (uid < 0) return;
@@ -67,148 +52,191 @@ void GiveTo(const fs::path& dir, int uid, int gid) {
     ::lchown(it->path().c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid));
 }
 
-}  // namespace
+// One claimed run on its way: the workspace, the parsed files, the variables, the verdict.
+class Execution {
+ public:
+  Execution(service::Env& env, const domain::Run& run, const RunContext& ctx)
+      : env_(env), run_(run), ctx_(ctx), repo_name_(service::CurrentRepoName(env, run)),
+        work_(fs::path(env.config.workspace_dir) / run.id), checkout_(work_ / "checkout"), home_(work_ / "home") {}
 
-void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx) {
-  const std::string& runner_id = ctx.runner_id;
-  const int64_t started = run.started_at.value_or(NowMs());
-  // The repository may have been renamed since the run was queued: find it by its stable id.
-  const std::string repo_name = service::CurrentRepoName(env, run);
-  const std::string repo_path = service::RepoPath(env.config, repo_name);
-  const fs::path work = fs::path(env.config.workspace_dir) / run.id;
-  const fs::path checkout = work / "checkout";
-  const fs::path home = work / "home";
-  Recorder record(env, run);
-  bool failed = false;
+  // Checkout, secrets, parse; a problem fails the run with one step "Setup".
+  void Prepare() {
+    const std::string repo_path = service::RepoPath(env_.config, repo_name_);
+    std::error_code ec;
+    fs::remove_all(work_, ec);
+    fs::create_directories(checkout_, ec);
+    fs::create_directories(home_, ec);
+    if (ec) return SetupFailure("cannot create the workspace: " + ec.message());
+    if (Status s = git::CheckoutTo(repo_path, run_.commit, checkout_.string()); !s.ok())
+      return SetupFailure("checkout failed: " + s.message);
+    auto sec = service::SecretsForRun(env_, run_.repo_id);
+    if (!sec.ok()) return SetupFailure(sec.status().message);
+    secrets_ = std::move(*sec);
+    for (const auto& [k, v] : secrets_) mask_.push_back(v);
+    auto files = FilesOf(repo_path, run_);
+    if (!files.ok()) return SetupFailure(files.status().message);
+    for (const std::string& f : *files) {
+      auto text = git::ReadBlob(repo_path, run_.commit, ".kod/workflows/" + f);
+      if (!text.ok() || !*text) return SetupFailure(f + ":1: workflow file not found at " + run_.commit);
+      auto parsed = workflow::Parse(f, **text);
+      if (!parsed.ok()) return SetupFailure(parsed.status().message);
+      workflows_.push_back(std::move(*parsed));
+    }
+    if (workflows_.empty()) return SetupFailure("No workflow files on " + run_.branch);
+    GiveTo(work_, ctx_.uid, ctx_.gid);
+    ::chmod(work_.c_str(), 0700);
+  }
 
-  auto setup_failure = [&](const std::string& error) {
+  // The files in order; the first failed one ends the run. False: the runner is stopping (its
+  // stop path fails the run).
+  bool RunWorkflows() {
+    for (const workflow::Workflow& wf : workflows_) {
+      if (failed_) break;
+      const int64_t deadline = MonotonicMs() + static_cast<int64_t>(wf.timeout_seconds) * 1000;
+      for (const workflow::Step& step : wf.steps) {
+        if (ctx_.stopping()) return false;
+        const bool go_on = RunStep(wf, step, deadline);
+        if (ctx_.stopping()) return false;  // killed by the runner's stop: its stop path fails the run
+        if (!go_on) {
+          failed_ = true;
+          break;
+        }
+      }
+    }
+    return true;
+  }
+
+  // Records the verdict through the one service function that finishes runs, and cleans up.
+  void Finish() {
+    const int64_t started = run_.started_at.value_or(NowMs());
+    const int64_t now = NowMs();
+    Status s = service::FinishRun(env_, run_, ctx_.runner_id, !failed_, std::max<int64_t>(0, now - started),
+                                  std::max(now, started));
+    if (!s.ok()) log::Error("run " + run_.id + ": could not record the result: " + s.message);
+    std::error_code ec;
+    fs::remove_all(work_, ec);
+    log::Info("run " + run_.id + " " + (failed_ ? "failed" : "completed"));
+  }
+
+ private:
+  void SetupFailure(const std::string& error) {
     domain::StepResult s;
     s.name = "Setup";
     s.error = error;
-    record.Add(s);
-    failed = true;
-  };
-
-  std::error_code ec;
-  fs::remove_all(work, ec);
-  fs::create_directories(checkout, ec);
-  fs::create_directories(home, ec);
-  std::map<std::string, std::string> secrets;
-  std::vector<std::pair<std::string, workflow::Workflow>> workflows;
-  if (ec) {
-    setup_failure("cannot create the workspace: " + ec.message());
-  } else if (Status s = git::CheckoutTo(repo_path, run.commit, checkout.string()); !s.ok()) {
-    setup_failure("checkout failed: " + s.message);
-  } else if (auto sec = service::SecretsForRun(env, run.repo_id); !sec.ok()) {
-    setup_failure(sec.status().message);
-  } else if (auto files = RunFiles(repo_path, run); !files.ok()) {
-    secrets = std::move(*sec);
-    setup_failure(files.status().message);
-  } else {
-    secrets = std::move(*sec);
-    for (const std::string& f : *files) {
-      auto text = git::ReadBlob(repo_path, run.commit, ".kod/workflows/" + f);
-      if (!text.ok() || !*text) {
-        setup_failure(f + ":1: workflow file not found at " + run.commit);
-        break;
-      }
-      auto parsed = workflow::Parse(f, **text);
-      if (!parsed.ok()) {
-        setup_failure(parsed.status().message);
-        break;
-      }
-      workflows.emplace_back(f, std::move(*parsed));
-    }
-    if (!failed && workflows.empty()) setup_failure("No workflow files on " + run.branch);
-    GiveTo(work, ctx.uid, ctx.gid);
-    ::chmod(work.c_str(), 0700);
+    Record(s);
+    failed_ = true;
   }
 
-  std::vector<std::string> mask;
-  for (const auto& [k, v] : secrets) mask.push_back(v);
-  std::map<std::string, std::string> vars;  // env.NAME = "value" lines, for the rest of the run
+  void Record(domain::StepResult step) {
+    // Names and errors can carry bytes from the workflow file: store them as valid UTF-8.
+    step.name = utf8::Sanitize(step.name);
+    if (step.error) step.error = utf8::Sanitize(*step.error);
+    Status s = service::RecordStep(env_, run_, step);
+    if (!s.ok()) log::Error("run " + run_.id + ": could not record step '" + step.name.substr(0, 80) + "': " + s.message);
+  }
 
-  for (const auto& [file, wf] : workflows) {
-    if (failed) break;
-    const int64_t deadline = MonotonicMs() + static_cast<int64_t>(wf.timeout_seconds) * 1000;
-    for (const workflow::Step& step : wf.steps) {
-      if (ctx.stopping()) return;  // the runner's stop path fails the run
-      std::map<std::string, std::string> visible = secrets;  // {env.NAME} and if: see both
-      for (const auto& [k, v] : vars) visible[k] = v;
-      domain::StepResult result;
-      result.name = step.name;
-      const int64_t step_started = MonotonicMs();
-      if (step.condition && !workflow::Evaluate(*step.condition, run.branch, visible)) {
-        result.success = true;
-        result.skipped = true;
-        record.Add(result);
+  // {env.NAME} and if: see secrets and env. variables alike.
+  Vars Visible() const {
+    Vars visible = secrets_;
+    for (const auto& [k, v] : vars_) visible[k] = v;
+    return visible;
+  }
+
+  // Runs one step (or records it skipped). False when it ends the file: it failed without
+  // continue_on_error, or timed out (a timeout spends the file's time whatever that says).
+  bool RunStep(const workflow::Workflow& wf, const workflow::Step& step, int64_t deadline) {
+    domain::StepResult result;
+    result.name = utf8::Sanitize(step.name);
+    if (step.condition && !workflow::Evaluate(*step.condition, run_.branch, Visible())) {
+      result.success = result.skipped = true;
+      Record(result);
+      return true;
+    }
+    const int64_t started = MonotonicMs();
+    OutputCapture out(mask_);
+    LiveStepLog live(env_, run_, result.name, out);
+    bool timed_out = false;
+    result.success = RunCommands(wf, step, deadline, out, live, result, timed_out);
+    result.duration_ms = MonotonicMs() - started;
+    live.Finish(result);
+    return result.success || (!timed_out && step.continue_on_error);
+  }
+
+  // The step's run lines, in its working directory, until one fails. Sets result.error.
+  bool RunCommands(const workflow::Workflow& wf, const workflow::Step& step, int64_t deadline, OutputCapture& out,
+                   LiveStepLog& live, domain::StepResult& result, bool& timed_out) {
+    const fs::path cwd = checkout_ / step.working_dir;
+    if (!InsideCheckout(checkout_, cwd)) {
+      result.error = "working_dir " + step.working_dir + " does not exist or leaves the checkout";
+      return false;
+    }
+    std::error_code ec;
+    const std::string dir = fs::canonical(cwd, ec).string();
+    for (const std::string& line : step.run) {
+      if (auto assign = workflow::ParseEnvAssignment(line)) {
+        vars_[assign->first] = workflow::Interpolate(assign->second, run_.branch, repo_name_, Visible());
         continue;
       }
-      OutputCapture out(mask);
-      bool ok = true;
-      bool timed_out = false;
-      fs::path cwd = checkout / step.working_dir;
-      if (!InsideCheckout(checkout, cwd)) {
-        ok = false;
-        result.error = "working_dir " + step.working_dir + " does not exist or leaves the checkout";
+      CommandResult r = RunShell(Command(line, dir, deadline, [&] { live.Tick(); }), out);
+      if (!result.resources) result.resources = domain::StepResources{};
+      result.resources->cpu_ms += r.cpu_ms;
+      result.resources->max_rss_kb = std::max(result.resources->max_rss_kb, r.max_rss_kb);
+      if (r.timed_out) {
+        timed_out = true;
+        result.error = "Timed out after " + std::to_string(wf.timeout_seconds) + "s";
+      } else if (!r.spawn_error.empty()) {
+        result.error = "Could not start the command: " + r.spawn_error;
+      } else if (r.exit_code != 0) {
+        result.error = "Exit code: " + std::to_string(r.exit_code);
       }
-      for (size_t i = 0; ok && i < step.run.size(); ++i) {
-        const std::string& line = step.run[i];
-        if (auto assign = workflow::ParseEnvAssignment(line)) {
-          vars[assign->first] = workflow::Interpolate(assign->second, run.branch, repo_name, visible);
-          visible[assign->first] = vars[assign->first];
-          continue;
-        }
-        // The script holds references to variables, never the values (docs/workflows.md).
-        workflow::ShellLine shell = workflow::InterpolateForShell(line, run.branch, repo_name, visible);
-        ShellCommand cmd;
-        cmd.script = std::move(shell.script);
-        cmd.cwd = fs::canonical(cwd, ec).string();
-        cmd.deadline_ms = deadline;
-        cmd.run_as_uid = ctx.uid;
-        cmd.run_as_gid = ctx.gid;
-        // Secrets and env.X first, then the built-ins over them: a secret named PATH or
-        // KOD_RUN_ID cannot break the documented environment (docs/workflows.md).
-        for (const auto& [k, v] : secrets) cmd.env[k] = v;
-        for (const auto& [k, v] : vars) cmd.env[k] = v;
-        for (auto& [k, v] : std::map<std::string, std::string>{
-                 {"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", home.string()}, {"LANG", "C.UTF-8"},
-                 {"CI", "true"}, {"KOD_REPO", repo_name}, {"KOD_BRANCH", run.branch},
-                 {"KOD_COMMIT", run.commit}, {"KOD_RUN_ID", run.id}})
-          cmd.env[k] = v;
-        for (auto& [k, v] : shell.vars) cmd.env[k] = std::move(v);
-        CommandResult r = RunShell(cmd, out);
-        if (r.timed_out) {
-          ok = false;
-          timed_out = true;
-          result.error = "Timed out after " + std::to_string(wf.timeout_seconds) + "s";
-        } else if (!r.spawn_error.empty()) {
-          ok = false;
-          result.error = "Could not start the command: " + r.spawn_error;
-        } else if (r.exit_code != 0) {
-          ok = false;
-          result.error = "Exit code: " + std::to_string(r.exit_code);
-        }
-      }
-      result.output = out.Finish();
-      result.success = ok;
-      result.duration_ms = MonotonicMs() - step_started;
-      record.Add(result);
-      if (ctx.stopping()) return;  // killed by the runner's stop: its stop path fails the run
-      // A timeout ends the file whatever continue_on_error says: its time budget is spent.
-      if (!ok && (timed_out || !step.continue_on_error)) {
-        failed = true;
-        break;
-      }
+      if (result.error) return false;
     }
+    return true;
   }
 
-  const int64_t now = NowMs();
-  Status s = service::FinishRun(env, run, runner_id, !failed, std::max<int64_t>(0, now - started),
-                                std::max(now, started));
-  if (!s.ok()) log::Error("run " + run.id + ": could not record the result: " + s.message);
-  fs::remove_all(work, ec);
-  log::Info("run " + run.id + " " + (failed ? "failed" : "completed"));
+  // One run line as the shell gets it: the script holds references to variables, never the
+  // values (docs/workflows.md#interpolation), in the clean environment of the dialect.
+  ShellCommand Command(const std::string& line, const std::string& dir, int64_t deadline, std::function<void()> tick) {
+    workflow::ShellLine shell = workflow::InterpolateForShell(line, run_.branch, repo_name_, Visible());
+    ShellCommand cmd;
+    cmd.script = std::move(shell.script);
+    cmd.cwd = dir;
+    cmd.deadline_ms = deadline;
+    cmd.run_as_uid = ctx_.uid;
+    cmd.run_as_gid = ctx_.gid;
+    cmd.on_progress = std::move(tick);
+    // Secrets and env.X first, then the built-ins over them: a secret named PATH or KOD_RUN_ID
+    // cannot break the documented environment (docs/workflows.md); the interpolation variables
+    // come last.
+    for (const auto& [k, v] : secrets_) cmd.env[k] = v;
+    for (const auto& [k, v] : vars_) cmd.env[k] = v;
+    for (auto& [k, v] : Vars{{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"HOME", home_.string()},
+                             {"LANG", "C.UTF-8"}, {"CI", "true"}, {"KOD_REPO", repo_name_},
+                             {"KOD_BRANCH", run_.branch}, {"KOD_COMMIT", run_.commit}, {"KOD_RUN_ID", run_.id}})
+      cmd.env[k] = v;
+    for (auto& [k, v] : shell.vars) cmd.env[k] = std::move(v);
+    return cmd;
+  }
+
+  service::Env& env_;
+  const domain::Run& run_;
+  const RunContext& ctx_;
+  const std::string repo_name_;  // current name: the repository may have been renamed since
+  const fs::path work_, checkout_, home_;
+  Vars secrets_;
+  std::vector<std::string> mask_;
+  Vars vars_;  // env.NAME = "value" lines, for the rest of the run
+  std::vector<workflow::Workflow> workflows_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+void ExecuteRun(service::Env& env, const domain::Run& run, const RunContext& ctx) {
+  Execution execution(env, run, ctx);
+  execution.Prepare();
+  if (!execution.RunWorkflows()) return;  // the runner is stopping: its stop path fails the run
+  execution.Finish();
 }
 
 }  // namespace kod::runner

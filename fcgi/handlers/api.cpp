@@ -1,6 +1,9 @@
 // Handlers of the JSON API (docs/api.md): health, tokens, repositories, collaborators, secrets, runs.
 #include <json/json.h>
 
+#include <cerrno>
+#include <cstdlib>
+
 #include "fcgi/handlers/fields.h"
 #include "fcgi/handlers/handlers.h"
 #include "fcgi/paging.h"
@@ -373,6 +376,42 @@ Status ListRuns(Request& rq, Response& rs) {
   Json::Value arr(Json::arrayValue);
   for (const auto& r : *runs) arr.append(RunJson(r));
   rs.Json(200, arr);
+  return Status::Ok();
+}
+
+// A query parameter that must be a whole number >= 0 (absent: `fallback`).
+Result<uint64_t> NonNegative(Request& rq, const std::string& key, uint64_t fallback) {
+  auto raw = rq.QueryValue(key);
+  if (!raw) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(raw->c_str(), &end, 10);
+  if (raw->empty() || (*raw)[0] == '-' || *end != '\0' || errno == ERANGE)
+    return InvalidArgument(key + " must be a non-negative integer");
+  return static_cast<uint64_t>(v);
+}
+
+Status GetRunLog(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto offset = NonNegative(rq, "offset", 0);
+  if (!offset.ok()) return offset.status();
+  const std::string follow = rq.QueryValue("follow").value_or("0");
+  if (follow != "0" && follow != "1") return InvalidArgument("follow must be 0 or 1");
+  auto chunk = service::ReadRunLog(rq.env(), ref->repo.id, rq.Arg("id"), *offset, limits::kMaxLogChunkBytes);
+  if (!chunk.ok()) return chunk.status();
+  const bool all_sent = domain::IsFinished(chunk->status) && *offset + chunk->text.size() >= chunk->size;
+  if (follow == "1" && !rs.head && !all_sent) {
+    // Streamed by a thread of this worker's LogFollowers: the worker itself moves on at once.
+    rs.status = 200;
+    rs.follow = LogFollow{ref->repo.id, rq.Arg("id"), *offset, std::move(chunk->text), chunk->size, chunk->status};
+    return Status::Ok();
+  }
+  rs.status = 200;
+  rs.body = std::move(chunk->text);
+  rs.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  rs.headers.emplace_back("X-Kod-Log-Size", std::to_string(chunk->size));
+  rs.headers.emplace_back("X-Kod-Run-Status", domain::RunStatusName(chunk->status));
   return Status::Ok();
 }
 

@@ -29,6 +29,7 @@ Status DeleteSecret(Request&, Response&);
 Status TriggerRun(Request&, Response&);
 Status ListRuns(Request&, Response&);
 Status GetRun(Request&, Response&);
+Status GetRunLog(Request&, Response&);
 
 Status GitInfoRefs(Request&, Response&);
 Status GitUploadPack(Request&, Response&);

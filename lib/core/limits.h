@@ -38,8 +38,17 @@ inline constexpr int kWorkflowTimeoutDefaultS = 300;
 /// Output kept per step: 1 MiB, head and tail with a marker (docs/workflows.md).
 inline constexpr std::size_t kMaxStepOutputBytes = std::size_t{1} << 20;
 
-/// A run's JSON stays under 8 MiB whatever its steps print (the runner track enforces it).
+/// A run's JSON stays under 8 MiB whatever its steps print: past that its steps' outputs are
+/// cut (keeping their ends, "outputTruncated": true), control bytes counted as their escapes.
 inline constexpr std::size_t kMaxRunJsonBytes = std::size_t{8} << 20;
+
+/// Run lists carry each step's output cut to its last 4 KiB ("outputTruncated": true where cut),
+/// and all of a list's outputs together stay under kMaxRunJsonBytes too.
+inline constexpr std::size_t kRunListOutputTailBytes = 4096;
+
+/// GET /repos/:name/workflows/:id/logs answers at most this many bytes of log at once (8 MiB);
+/// X-Kod-Log-Size tells the client whether to ask again from the next offset.
+inline constexpr std::size_t kMaxLogChunkBytes = std::size_t{8} << 20;
 
 /// Pagination: `per_page` is 1..100 (the routes that page enforce it).
 inline constexpr int kPerPageMax = 100;

@@ -27,14 +27,26 @@ std::optional<RunTrigger> ParseRunTrigger(std::string_view name);
 /// True for a status a run never leaves (it has a result: success, duration, steps).
 bool IsFinished(RunStatus status);
 
+/// What a finished step used: every process it started, orphans included.
+struct StepResources {
+  int64_t cpu_ms = 0;        // user + system CPU time, milliseconds
+  int64_t max_rss_kb = 0;    // the largest resident set among its processes, KiB
+  int64_t output_bytes = 0;  // bytes it wrote to stdout and stderr, before masking and capping
+};
+
 /// One step's recorded result (the API's `result.steps[]`).
 struct StepResult {
   std::string name;
   bool success = false;
   bool skipped = false;               // skipped by its `if:` (then success is true)
-  std::string output;                 // masked, valid UTF-8, at most 1 MiB
+  bool running = false;               // the step is still running: `output` is what it has so far
+  std::string output;                 // masked, valid UTF-8, at most 1 MiB (head, marker, tail)
+  /// `output` is only the end of what was stored (a run list, or a run whose JSON would pass
+  /// limits::kMaxRunJsonBytes); the whole text is in the run's log.
+  bool output_truncated = false;
   std::optional<std::string> error;   // why it failed ("Exit code: 1", "Timed out after 5s", …)
   int64_t duration_ms = 0;
+  std::optional<StepResources> resources;  // finished steps that ran commands
 };
 
 /// A workflow run, pinned to one commit.

@@ -26,6 +26,25 @@ Status RecordStep(Env& env, const domain::Run& run, const domain::StepResult& st
   });
 }
 
+Result<int> StartStep(Env& env, const domain::Run& run, const std::string& name) {
+  return env.db.Get<int>([&]() -> Result<int> { return store::RunStore(env.db).StartStep(run.seq, name); },
+                         /*transaction=*/true);
+}
+
+Status AppendStepOutput(Env& env, const domain::Run& run, int idx, uint64_t offset, std::string_view text) {
+  return env.db.Run([&]() -> Status {
+    if (store::RunStore(env.db).AppendStepOutput(run.seq, idx, offset, text)) return Status::Ok();
+    return Internal("step output is not " + std::to_string(offset) + " bytes long: an append was lost");
+  });
+}
+
+Status FinishStep(Env& env, const domain::Run& run, int idx, const domain::StepResult& step) {
+  return env.db.Run([&] {
+    store::RunStore(env.db).FinishStep(run.seq, idx, step);
+    return Status::Ok();
+  });
+}
+
 Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, bool success, int64_t duration_ms,
                  int64_t completed_at) {
   const domain::RunStatus status = success ? domain::RunStatus::Completed : domain::RunStatus::Failed;

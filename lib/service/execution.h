@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lib/core/status.h"
@@ -21,8 +22,21 @@ Result<std::optional<domain::Run>> ClaimNextRun(Env& env, const std::string& run
 /// stops).
 Status Heartbeat(Env& env, const std::string& runner_id);
 
-/// Appends `step` to the run's results (after its last step).
+/// Appends `step` to the run's results (after its last step), finished: skipped steps, Setup.
 Status RecordStep(Env& env, const domain::Run& run, const domain::StepResult& step);
+
+/// Adds step `name` after the run's last one as running, with no output yet (it shows in the
+/// run's JSON with "running": true); returns its index for the calls below.
+Result<int> StartStep(Env& env, const domain::Run& run, const std::string& name);
+
+/// Appends `text` (masked, valid UTF-8) to step `idx`'s output, which must hold `offset` bytes:
+/// a retry of an append that went through is not applied twice. Internal when the output has
+/// another length (an append was lost).
+Status AppendStepOutput(Env& env, const domain::Run& run, int idx, uint64_t offset, std::string_view text);
+
+/// Ends step `idx` with the result fields of `step` (success, error, duration, resources); its
+/// output stays as the appends made it.
+Status FinishStep(Env& env, const domain::Run& run, int idx, const domain::StepResult& step);
 
 /// Records the run's result: completed when `success`, else failed, with its duration and
 /// completion time (epoch ms); only if it is still running under `runner_id` (a run the reaper

@@ -1,5 +1,6 @@
 #include "lib/service/runs.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "lib/core/clock.h"
@@ -9,6 +10,7 @@
 #include "lib/core/utf8.h"
 #include "lib/core/wake.h"
 #include "lib/crypto/random.h"
+#include "lib/domain/run_output.h"
 #include "lib/git/repository.h"
 #include "lib/store/runs.h"
 #include "lib/workflow/dialect.h"
@@ -18,6 +20,24 @@ namespace {
 
 bool IsHex(const std::string& s) {
   return s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
+// What a JSON answer may spend on step outputs: the limit, less room for everything else.
+uint64_t OutputBudget(size_t steps) {
+  constexpr uint64_t kFixed = 64 * 1024, kPerStep = 2048;  // metadata, names, errors
+  const uint64_t reserve = kFixed + kPerStep * steps;
+  return limits::kMaxRunJsonBytes > reserve ? limits::kMaxRunJsonBytes - reserve : 0;
+}
+
+// The outputs of a whole list (each already cut to its tail) under the JSON limit together.
+void BoundList(std::vector<domain::Run>& runs) {
+  std::vector<domain::StepResult> all;  // bound them as one, then put them back
+  for (domain::Run& r : runs)
+    for (domain::StepResult& s : r.steps) all.push_back(std::move(s));
+  domain::BoundOutputsForJson(all, OutputBudget(all.size()));
+  size_t k = 0;
+  for (domain::Run& r : runs)
+    for (domain::StepResult& s : r.steps) s = std::move(all[k++]);
 }
 
 Status InsertRun(Env& env, domain::Run& run) {
@@ -98,26 +118,59 @@ Result<domain::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerReques
 }
 
 Result<std::vector<domain::Run>> ListRuns(Env& env, const RepoRef& ref, int limit) {
-  return env.db.Get<std::vector<domain::Run>>(
-      [&]() -> Result<std::vector<domain::Run>> { return store::RunStore(env.db).List(ref.repo.id, limit); });
+  auto runs = env.db.Get<std::vector<domain::Run>>([&]() -> Result<std::vector<domain::Run>> {
+    return store::RunStore(env.db).List(ref.repo.id, limit, limits::kRunListOutputTailBytes);
+  });
+  if (runs.ok()) BoundList(*runs);
+  return runs;
 }
 
 Result<domain::Page<domain::Run>> ListRunsPage(Env& env, const RepoRef& ref, const domain::PageRequest& p) {
   return env.db.Get<domain::Page<domain::Run>>([&]() -> Result<domain::Page<domain::Run>> {
     store::RunStore runs(env.db);
     domain::Page<domain::Run> out;
-    out.items = runs.ListPage(ref.repo.id, p.Offset(), p.per_page);
+    out.items = runs.ListPage(ref.repo.id, p.Offset(), p.per_page, limits::kRunListOutputTailBytes);
     out.total = runs.Count(ref.repo.id);
+    BoundList(out.items);
     return out;
   });
 }
 
 Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id) {
   if (!names::IsValidId(id)) return NotFound("Run not found");
-  return env.db.Get<domain::Run>([&]() -> Result<domain::Run> {
-    auto run = store::RunStore(env.db).Find(ref.repo.id, id);
+  auto run = env.db.Get<domain::Run>([&]() -> Result<domain::Run> {
+    store::RunStore runs(env.db);
+    auto head = runs.FindHead(ref.repo.id, id);
+    if (!head) return NotFound("Run not found");
+    // Read no more than the JSON can carry: each step's last `cap` bytes.
+    const std::vector<uint64_t> sizes = runs.StepOutputSizes(head->seq);
+    auto run = runs.Find(ref.repo.id, id, domain::CapForTotal(sizes, OutputBudget(sizes.size())));
     if (!run) return NotFound("Run not found");
     return *run;
+  });
+  if (run.ok()) domain::BoundOutputsForJson(run->steps, OutputBudget(run->steps.size()));
+  return run;
+}
+
+Result<RunLogChunk> ReadRunLog(Env& env, int64_t repo_id, const std::string& id, uint64_t offset,
+                               uint64_t max_bytes) {
+  if (!names::IsValidId(id)) return NotFound("Run not found");
+  return env.db.Get<RunLogChunk>([&]() -> Result<RunLogChunk> {
+    store::RunStore runs(env.db);
+    auto head = runs.FindHead(repo_id, id);
+    if (!head) return NotFound("Run not found");
+    RunLogChunk chunk;
+    chunk.status = head->status;
+    const std::vector<domain::LogPiece> pieces = domain::LayOutLog(runs.LogSteps(head->seq));
+    chunk.size = domain::LogSize(pieces);
+    const uint64_t end = std::min(chunk.size, offset + std::min<uint64_t>(max_bytes, chunk.size));
+    for (const domain::LogPiece& p : pieces) {
+      if (p.start + p.length <= offset || p.start >= end) continue;
+      const uint64_t from = std::max(offset, p.start) - p.start;
+      const uint64_t len = std::min(end, p.start + p.length) - p.start - from;
+      chunk.text += p.header ? p.text.substr(from, len) : runs.StepOutputRange(head->seq, p.idx, from, len);
+    }
+    return chunk;
   });
 }
 

@@ -26,14 +26,30 @@ struct TriggerRequest {
 /// docs/api.md#workflow-runs, docs/api.md#order-of-checks ("Branch not found: <b>", "No workflow files on <b>", "<file>:<line>: …").
 Result<domain::Run> TriggerRun(Env& env, const RepoRef& ref, const TriggerRequest& req);
 
-/// Newest first; `limit` 1–500 (checked by the caller).
+/// Newest first; `limit` 1–500 (checked by the caller). Each step's output is cut to its last
+/// limits::kRunListOutputTailBytes, and further (keeping ends) so that the outputs of the whole
+/// list stay under limits::kMaxRunJsonBytes once escaped.
 Result<std::vector<domain::Run>> ListRuns(Env& env, const RepoRef& ref, int limit);
 
-/// One page of the repository's runs, newest first, with their number.
+/// One page of the repository's runs, newest first, with their number; outputs cut as in ListRuns.
 Result<domain::Page<domain::Run>> ListRunsPage(Env& env, const RepoRef& ref, const domain::PageRequest& page);
 
+/// The run with its steps, the running one included (with its output so far). Outputs are cut,
+/// keeping their ends, so that the run's JSON stays under limits::kMaxRunJsonBytes.
 /// 404 "Run not found" for an invalid id, or one of another repository.
 Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id);
+
+/// A piece of a run's log (docs/workflows.md#logs).
+struct RunLogChunk {
+  std::string text;         // the log from the asked offset, at most the asked length
+  uint64_t size = 0;        // the whole log's size now
+  domain::RunStatus status = domain::RunStatus::Queued;
+};
+
+/// Up to `max_bytes` of the log of run `id` of repository `repo_id` (the caller resolved and
+/// authorised it) from byte `offset` (nothing when offset >= size). 404 "Run not found" as GetRun.
+Result<RunLogChunk> ReadRunLog(Env& env, int64_t repo_id, const std::string& id, uint64_t offset,
+                               uint64_t max_bytes);
 
 /// One ref update as git's post-receive hook receives it on stdin: "<old> <new> <refname>".
 struct RefUpdate {

@@ -93,51 +93,105 @@ void RunStore::Insert(Run& run) {
   run.status = RunStatus::Queued;
 }
 
-void RunStore::LoadSteps(Run& run) {
-  db::Rows r = s_.Prepare("SELECT name, success, skipped, output, error, duration_ms FROM workflow_steps "
-                          "WHERE run_seq = ? ORDER BY idx")
-                   .Bind(run.seq).Query();
+namespace {
+
+// A cut output starts inside a UTF-8 sequence: drop that sequence's continuation bytes.
+std::string_view FromSequenceStart(std::string_view s) {
+  size_t k = 0;
+  while (k < s.size() && k < 3 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) ++k;
+  return s.substr(k);
+}
+
+}  // namespace
+
+void RunStore::LoadSteps(Run& run, uint64_t output_tail) {
+  db::Rows r = s_.Prepare("SELECT name, success, skipped, running, error, duration_ms, output_bytes, cpu_ms, max_rss_kb, "
+                          "LENGTH(output), SUBSTRING(CAST(output AS BINARY), GREATEST(1, LENGTH(output) - ? + 1)) "
+                          "FROM workflow_steps WHERE run_seq = ? ORDER BY idx")
+                   .Bind(static_cast<int64_t>(output_tail)).Bind(run.seq).Query();
   while (r.Next()) {
     StepResult s;
     s.name = r.String(1);
     s.success = r.Int64(2) != 0;
     s.skipped = r.Int64(3) != 0;
-    s.output = r.String(4);
+    s.running = r.Int64(4) != 0;
     s.error = r.OptString(5);
     s.duration_ms = r.Int64(6);
+    if (auto bytes = r.OptInt64(7))
+      s.resources = domain::StepResources{r.OptInt64(8).value_or(0), r.OptInt64(9).value_or(0), *bytes};
+    const auto size = static_cast<uint64_t>(r.Int64(10));
+    s.output = r.String(11);
+    if (size > output_tail) {
+      s.output = std::string(FromSequenceStart(s.output));
+      s.output_truncated = true;
+    }
     run.steps.push_back(std::move(s));
   }
 }
 
-std::optional<Run> RunStore::Find(int64_t repo_id, const std::string& id) {
+std::optional<Run> RunStore::Find(int64_t repo_id, const std::string& id, uint64_t output_tail) {
+  auto run = FindHead(repo_id, id);
+  if (run) LoadSteps(*run, output_tail);
+  return run;
+}
+
+std::optional<Run> RunStore::FindHead(int64_t repo_id, const std::string& id) {
   db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.id = ? AND r.repo_id = ?").Bind(id).Bind(repo_id).Query();
   if (!r.Next()) return std::nullopt;
-  Run run = Read(r);
-  LoadSteps(run);
-  return run;
+  return Read(r);
 }
 
 std::optional<Run> RunStore::FindBySeq(int64_t seq) {
   db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.seq = ?").Bind(seq).Query();
   if (!r.Next()) return std::nullopt;
   Run run = Read(r);
-  LoadSteps(run);
+  LoadSteps(run, kWhole);
   return run;
 }
 
-std::vector<Run> RunStore::List(int64_t repo_id, int limit) {
-  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.repo_id = ? ORDER BY r.seq DESC LIMIT ?")
-                   .Bind(repo_id).Bind(static_cast<int64_t>(limit)).Query();
-  std::vector<Run> out = All(std::move(r));
-  for (Run& run : out) LoadSteps(run);
+std::vector<uint64_t> RunStore::StepOutputSizes(int64_t run_seq) {
+  db::Rows r = s_.Prepare("SELECT LENGTH(output) FROM workflow_steps WHERE run_seq = ? ORDER BY idx").Bind(run_seq).Query();
+  std::vector<uint64_t> out;
+  while (r.Next()) out.push_back(static_cast<uint64_t>(r.Int64(1)));
   return out;
 }
 
-std::vector<Run> RunStore::ListPage(int64_t repo_id, int64_t offset, int limit) {
+std::vector<domain::LogStep> RunStore::LogSteps(int64_t run_seq) {
+  db::Rows r = s_.Prepare("SELECT idx, name, LENGTH(output), SUBSTRING(CAST(output AS BINARY), LENGTH(output), 1) "
+                          "FROM workflow_steps WHERE run_seq = ? ORDER BY idx")
+                   .Bind(run_seq).Query();
+  std::vector<domain::LogStep> out;
+  while (r.Next()) {
+    domain::LogStep s;
+    s.idx = static_cast<int>(r.Int64(1));
+    s.name = r.String(2);
+    s.output_bytes = static_cast<uint64_t>(r.Int64(3));
+    s.ends_with_newline = r.String(4) == "\n";
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string RunStore::StepOutputRange(int64_t run_seq, int idx, uint64_t offset, uint64_t length) {
+  db::Rows r = s_.Prepare("SELECT SUBSTRING(CAST(output AS BINARY), ?, ?) FROM workflow_steps WHERE run_seq = ? AND idx = ?")
+                   .Bind(static_cast<int64_t>(offset + 1)).Bind(static_cast<int64_t>(length)).Bind(run_seq).Bind(idx)
+                   .Query();
+  return r.Next() ? r.String(1) : std::string();
+}
+
+std::vector<Run> RunStore::List(int64_t repo_id, int limit, uint64_t output_tail) {
+  db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.repo_id = ? ORDER BY r.seq DESC LIMIT ?")
+                   .Bind(repo_id).Bind(static_cast<int64_t>(limit)).Query();
+  std::vector<Run> out = All(std::move(r));
+  for (Run& run : out) LoadSteps(run, output_tail);
+  return out;
+}
+
+std::vector<Run> RunStore::ListPage(int64_t repo_id, int64_t offset, int limit, uint64_t output_tail) {
   db::Rows r = s_.Prepare(std::string(kSelect) + "WHERE r.repo_id = ? ORDER BY r.seq DESC LIMIT ? OFFSET ?")
                    .Bind(repo_id).Bind(limit).Bind(offset).Query();
   std::vector<Run> out = All(std::move(r));
-  for (Run& run : out) LoadSteps(run);
+  for (Run& run : out) LoadSteps(run, output_tail);
   return out;
 }
 
@@ -177,18 +231,51 @@ std::optional<Run> RunStore::ClaimNext(const std::string& runner_id) {
   return std::nullopt;
 }
 
-void RunStore::AppendStep(int64_t run_seq, const StepResult& s) {
+int RunStore::AppendStep(int64_t run_seq, const StepResult& s, bool running) {
   for (int attempt = 0;; ++attempt) {
     try {
-      s_.Prepare("INSERT INTO workflow_steps (run_seq, idx, name, success, skipped, output, error, duration_ms) "
-                 "SELECT ?, COALESCE(MAX(idx), -1) + 1, ?, ?, ?, ?, ?, ? FROM workflow_steps WHERE run_seq = ?")
-          .Bind(run_seq).Bind(s.name).Bind(s.success).Bind(s.skipped).Bind(s.output).Bind(s.error)
+      s_.Prepare("INSERT INTO workflow_steps (run_seq, idx, name, success, skipped, running, output, error, duration_ms) "
+                 "SELECT ?, COALESCE(MAX(idx), -1) + 1, ?, ?, ?, ?, ?, ?, ? FROM workflow_steps WHERE run_seq = ?")
+          .Bind(run_seq).Bind(s.name).Bind(s.success).Bind(s.skipped).Bind(running).Bind(s.output).Bind(s.error)
           .Bind(s.duration_ms).Bind(run_seq).Exec();
-      return;
+      break;
     } catch (const db::SqlError& e) {
       if (e.code != db::kDuplicateKey || attempt == 2) throw;  // a concurrent append took that index
     }
   }
+  db::Rows r = s_.Prepare("SELECT MAX(idx) FROM workflow_steps WHERE run_seq = ?").Bind(run_seq).Query();
+  r.Next();
+  return static_cast<int>(r.Int64(1));
+}
+
+int RunStore::StartStep(int64_t run_seq, const std::string& name) {
+  StepResult s;
+  s.name = name;
+  return AppendStep(run_seq, s, /*running=*/true);
+}
+
+bool RunStore::AppendStepOutput(int64_t run_seq, int idx, uint64_t offset, std::string_view text) {
+  if (s_.Prepare("UPDATE workflow_steps SET output = CONCAT(output, ?) "
+                 "WHERE run_seq = ? AND idx = ? AND LENGTH(output) = ?")
+          .Bind(text).Bind(run_seq).Bind(idx).Bind(static_cast<int64_t>(offset)).Exec() == 1)
+    return true;
+  // Not appended: either an earlier try of this append went through, or the offsets disagree.
+  db::Rows r = s_.Prepare("SELECT LENGTH(output) FROM workflow_steps WHERE run_seq = ? AND idx = ?")
+                   .Bind(run_seq).Bind(idx).Query();
+  return r.Next() && static_cast<uint64_t>(r.Int64(1)) >= offset + text.size();
+}
+
+void RunStore::FinishStep(int64_t run_seq, int idx, const StepResult& s) {
+  std::optional<int64_t> cpu, rss, bytes;
+  if (s.resources) {
+    cpu = s.resources->cpu_ms;
+    rss = s.resources->max_rss_kb;
+    bytes = s.resources->output_bytes;
+  }
+  s_.Prepare("UPDATE workflow_steps SET running = 0, success = ?, skipped = ?, error = ?, duration_ms = ?, "
+             "output_bytes = ?, cpu_ms = ?, max_rss_kb = ? WHERE run_seq = ? AND idx = ?")
+      .Bind(s.success).Bind(s.skipped).Bind(s.error).Bind(s.duration_ms).Bind(bytes).Bind(cpu).Bind(rss)
+      .Bind(run_seq).Bind(idx).Exec();
 }
 
 bool RunStore::Finish(int64_t run_seq, const std::string& runner_id, RunStatus status, bool success,
@@ -228,6 +315,8 @@ bool RunStore::FailAbandoned(int64_t run_seq, const std::string& step_name, cons
                            "WHERE seq = ? AND status = 'running'")
                     .Bind(now).Bind(now).Bind(run_seq).Exec();
   if (n != 1) return false;
+  // The step it was running ends with the run (its output stays as far as it got).
+  s_.Prepare("UPDATE workflow_steps SET running = 0 WHERE run_seq = ? AND running = 1").Bind(run_seq).Exec();
   StepResult s;
   s.name = step_name;
   s.error = error;

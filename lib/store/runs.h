@@ -1,12 +1,15 @@
 // RunStore: the `workflow_runs` and `workflow_steps` tables: the queue, claims, results. SQL only.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "lib/db/db.h"
 #include "lib/domain/run.h"
+#include "lib/domain/run_output.h"
 
 namespace kod::store {
 
@@ -18,13 +21,26 @@ class RunStore {
   /// array of names (or NULL for every file); this store is the one place that writes and
   /// parses that column.
   void Insert(domain::Run& run);
-  std::optional<domain::Run> Find(int64_t repo_id, const std::string& id);
-  /// Newest first, at most `limit`.
-  std::vector<domain::Run> List(int64_t repo_id, int limit);
-  /// One page of the repository's runs, newest first (`limit` after `offset`), and their number.
-  std::vector<domain::Run> ListPage(int64_t repo_id, int64_t offset, int limit);
+  /// The run with its steps; each step's output cut to its last `output_tail` bytes (then
+  /// output_truncated is set; the cut never splits a UTF-8 sequence).
+  std::optional<domain::Run> Find(int64_t repo_id, const std::string& id, uint64_t output_tail = kWhole);
+  /// Newest first, at most `limit`; outputs cut as in Find.
+  std::vector<domain::Run> List(int64_t repo_id, int limit, uint64_t output_tail = kWhole);
+  /// One page of the repository's runs, newest first (`limit` after `offset`), outputs cut as in
+  /// Find, and their number.
+  std::vector<domain::Run> ListPage(int64_t repo_id, int64_t offset, int limit, uint64_t output_tail = kWhole);
   int64_t Count(int64_t repo_id);
   std::optional<domain::Run> FindBySeq(int64_t seq);
+  /// The run's seq and status, without its steps (nullopt: no such run in that repository).
+  std::optional<domain::Run> FindHead(int64_t repo_id, const std::string& id);
+  /// Byte sizes of the outputs of the run's steps, in order.
+  std::vector<uint64_t> StepOutputSizes(int64_t run_seq);
+  /// The log's pieces, in step order: each step's name, output size and last output byte.
+  std::vector<domain::LogStep> LogSteps(int64_t run_seq);
+  /// `length` bytes of step `idx`'s output from byte `offset` (fewer at its end).
+  std::string StepOutputRange(int64_t run_seq, int idx, uint64_t offset, uint64_t length);
+
+  static constexpr uint64_t kWhole = uint64_t{1} << 40;
 
   /// Claims the oldest queued run of a repository that has no running run (docs/api.md#workflow-runs: one run
   /// per repository at a time, oldest first). Must run inside a transaction (READ COMMITTED):
@@ -34,7 +50,17 @@ class RunStore {
   std::optional<domain::Run> ClaimNext(const std::string& runner_id);
   /// Appends a step after the run's last one (its index is taken in the same statement, so
   /// the runner's executor and a reaper failing the run can both append without colliding).
-  void AppendStep(int64_t run_seq, const domain::StepResult& step);
+  /// Returns its index (run it in a transaction for the index to be this insert's).
+  int AppendStep(int64_t run_seq, const domain::StepResult& step, bool running = false);
+  /// Inserts step `name` after the run's last one as running, with no output yet; its index.
+  int StartStep(int64_t run_seq, const std::string& name);
+  /// Appends `text` to step `idx`'s output if the output is `offset` bytes long, so a retried
+  /// append never adds its text twice. True when the output holds the text now (appended by
+  /// this call or an earlier try); false when its length is neither (appends were lost).
+  bool AppendStepOutput(int64_t run_seq, int idx, uint64_t offset, std::string_view text);
+  /// Ends step `idx`: not running, and the result fields of `step` (its output is left as the
+  /// appends made it).
+  void FinishStep(int64_t run_seq, int idx, const domain::StepResult& step);
   /// Marks the run finished (`status`: completed or failed) if it is still running under
   /// `runner_id`. False when it was not (the reaper failed it first).
   bool Finish(int64_t run_seq, const std::string& runner_id, domain::RunStatus status, bool success,
@@ -54,7 +80,7 @@ class RunStore {
                      std::optional<int64_t> stale_before);
 
  private:
-  void LoadSteps(domain::Run& run);
+  void LoadSteps(domain::Run& run, uint64_t output_tail);
   db::Session& s_;
 };
 

@@ -102,6 +102,9 @@ while ((SECONDS < deadline)); do
   sleep 0.3
 done
 check "run $run_id finished" [ "$st" = completed ] "status $st: $KOD_LAST_BODY"
+expect_status GET "/repos/doc-repo/workflows/$run_id/logs" 200
+expect_status GET "/repos/doc-repo/workflows/$run_id/logs?offset=3&follow=1" 200
+expect_status GET "/repos/doc-repo/workflows/$run_id/logs?offset=x" 400
 expect_status GET /repos/doc-repo/workflows 200
 expect_status GET '/repos/doc-repo/workflows?limit=1' 200
 expect_status GET '/repos/doc-repo/workflows?limit=0' 400

@@ -25,6 +25,8 @@ class RunStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(ConcurrentClaimersNeverShareARun);
   CPPUNIT_TEST(AbandonedRunsFailWithAStep);
   CPPUNIT_TEST(OneUnstorableBranchLeavesTheOthersTheirRuns);
+  CPPUNIT_TEST(StepOutputAppendsAreIdempotentByOffset);
+  CPPUNIT_TEST(OutputsAreReadAsTailsOnWholeSequences);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<test::StoreWorld> w_;
@@ -176,6 +178,45 @@ git rev-parse HEAD > ../sha
     std::set<std::string> branches;
     for (const domain::Run& r : store::RunStore(w_->db).List(id, 10)) branches.insert(r.branch);
     CPPUNIT_ASSERT(branches == (std::set<std::string>{"aaa", "zzz"}));
+  }
+
+  // A running step shows its output so far; an append retried after a lost answer is applied
+  // once; an append at the wrong offset is refused; the reaper ends the running step.
+  void StepOutputAppendsAreIdempotentByOffset() {
+    Queue(Repo("live"));
+    auto run = Claim(w_->db, "runner-1");
+    store::RunStore runs(w_->db);
+    const int idx = runs.StartStep(run->seq, "build");
+    CPPUNIT_ASSERT(runs.AppendStepOutput(run->seq, idx, 0, "line 1\n"));
+    CPPUNIT_ASSERT(runs.AppendStepOutput(run->seq, idx, 0, "line 1\n"));  // the retry
+    CPPUNIT_ASSERT(runs.AppendStepOutput(run->seq, idx, 7, "line 2\n"));
+    CPPUNIT_ASSERT(!runs.AppendStepOutput(run->seq, idx, 30, "lost\n"));
+    auto now = runs.FindBySeq(run->seq);
+    CPPUNIT_ASSERT_EQUAL(std::string("line 1\nline 2\n"), now->steps[0].output);
+    CPPUNIT_ASSERT(now->steps[0].running);
+    auto log = domain::LayOutLog(runs.LogSteps(run->seq));
+    CPPUNIT_ASSERT_EQUAL(uint64_t{13 + 14}, domain::LogSize(log));
+    CPPUNIT_ASSERT_EQUAL(std::string("ne 2\n"), runs.StepOutputRange(run->seq, idx, 9, 100));
+    CPPUNIT_ASSERT(runs.FailAbandoned(run->seq, "Runner lost", "gone", NowMs(), std::nullopt));
+    auto after = runs.FindBySeq(run->seq);
+    CPPUNIT_ASSERT(!after->steps[0].running);
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, after->steps.size());
+  }
+
+  void OutputsAreReadAsTailsOnWholeSequences() {
+    Queue(Repo("tails"));
+    auto run = Claim(w_->db, "runner-1");
+    store::RunStore runs(w_->db);
+    domain::StepResult s;
+    s.name = "unicode";
+    s.output = "abc\xe2\x9c\x93xyz";  // a 3-byte sequence the 5-byte tail cuts
+    runs.AppendStep(run->seq, s);
+    auto cut = runs.Find(run->repo_id, run->id, 5);
+    CPPUNIT_ASSERT_EQUAL(std::string("xyz"), cut->steps[0].output);
+    CPPUNIT_ASSERT(cut->steps[0].output_truncated);
+    auto whole = runs.Find(run->repo_id, run->id);
+    CPPUNIT_ASSERT_EQUAL(s.output, whole->steps[0].output);
+    CPPUNIT_ASSERT(!whole->steps[0].output_truncated);
   }
 };
 
