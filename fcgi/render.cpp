@@ -53,6 +53,7 @@ Json::Value RunJson(const domain::Run& run) {
   v["createdAt"] = Ms(run.created_at);
   if (run.started_at) v["startedAt"] = Ms(*run.started_at);
   if (run.completed_at) v["completedAt"] = Ms(*run.completed_at);
+  if (run.rerun_of) v["rerunOf"] = *run.rerun_of;
   if (domain::IsFinished(run.status) || !run.steps.empty()) {
     Json::Value result(Json::objectValue);
     if (run.success) result["success"] = *run.success;

@@ -30,6 +30,8 @@ const std::vector<Route>& Routes() {
     {"GET",    "/repos/:name/workflows",                 Guard::Permission,  Permission::WorkflowRead,      h::ListRuns},
     {"GET",    "/repos/:name/workflows/:id",             Guard::Permission,  Permission::WorkflowRead,      h::GetRun},
     {"GET",    "/repos/:name/workflows/:id/logs",        Guard::Permission,  Permission::WorkflowRead,      h::GetRunLog},
+    {"POST",   "/repos/:name/workflows/:id/cancel",      Guard::Permission,  Permission::WorkflowTrigger,   h::CancelRun},
+    {"POST",   "/repos/:name/workflows/:id/rerun",       Guard::Permission,  Permission::WorkflowTrigger,   h::RerunRun},
     {"GET",    "/repos/:name.git/info/refs",             Guard::GitService,  Permission::RepoRead,          h::GitInfoRefs},
     {"POST",   "/repos/:name.git/git-upload-pack",       Guard::Permission,  Permission::RepoRead,          h::GitUploadPack},
     {"POST",   "/repos/:name.git/git-receive-pack",      Guard::Permission,  Permission::RepoWrite,         h::GitReceivePack},

@@ -98,6 +98,31 @@ void KillDescendants() {
   for (pid_t pid : proc::Descendants(proc::ScanProcs(), getpid(), /*with_sessions=*/true)) kill(pid, SIGKILL);
 }
 
+// Runs whose cancel was asked, by id: filled by the dispatcher when woken and by the heartbeat,
+// read by the executors (RunShell looks at it about every 100 ms).
+class Cancellations {
+ public:
+  void Refresh(service::Env& env, const std::string& self) {
+    auto ids = service::CancelRequestedRuns(env, self);
+    if (!ids.ok() || ids->empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::string& id : *ids)
+      if (ids_.insert(std::move(id)).second) log::Info("run " + *ids_.rbegin() + ": cancel asked");
+  }
+  bool Has(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ids_.count(id) != 0;
+  }
+  void Forget(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ids_.erase(id);
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> ids_;
+};
+
 }  // namespace
 
 int RunDaemon(const Config& config, const crypto::SecretKey* key) {
@@ -132,6 +157,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   // (a connection per run cost several ms per run: bench/runner). `busy` counts claimed runs
   // not yet finished; the dispatcher claims only while busy < concurrency.
   std::atomic<int> busy{0};
+  Cancellations cancels;
   std::mutex queue_mu;
   std::condition_variable queue_cv;
   std::deque<domain::Run> queue;
@@ -146,6 +172,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
       ctx.runner_id = self;
       if (config.step_uid_base > 0) ctx.uid = ctx.gid = config.step_uid_base + i;
       ctx.stopping = [] { return g_stop != 0; };
+      ctx.cancelled = [&](const std::string& id) { return cancels.Has(id); };
       while (true) {
         domain::Run run;
         {
@@ -156,6 +183,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
           queue.pop_front();
         }
         ExecuteRun(env, run, ctx);
+        cancels.Forget(run.id);
         --busy;
         if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);  // a slot is free
       }
@@ -167,6 +195,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
     int64_t last_reap = 0;
     while (!g_stop) {
       (void)service::Heartbeat(hb.env(), self);
+      if (busy.load() > 0) cancels.Refresh(hb.env(), self);  // in case a wake-up was lost
       if (MonotonicMs() - last_reap > kReapIntervalMs) {
         ReapAbandoned(hb.env(), self);
         last_reap = MonotonicMs();
@@ -198,6 +227,8 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
     while (read(g_wake_pipe[0], buf, sizeof buf) > 0) {
     }
     if (wake_fd >= 0) wake::Drain(wake_fd);
+    // A wake-up also says "a cancel was asked": one query, only when woken with runs going.
+    if (wake_fd >= 0 && (fds[1].revents & POLLIN) != 0 && busy.load() > 0) cancels.Refresh(dispatcher.env(), self);
   }
 
   // SIGTERM: nothing new; running steps are killed and their runs marked failed. The steps are

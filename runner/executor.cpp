@@ -426,6 +426,12 @@ CommandResult RunShell(const ShellCommand& cmd, OutputCapture& out) {
       if (!in_grace && (eof || now >= exit_at + cmd.drain_ms)) break;
       if (in_grace && eof && alive_after_exit == 0) break;
     }
+    if (!term_sent && !exited && cmd.cancelled && cmd.cancelled()) {
+      r.cancelled = true;
+      term_sent = true;
+      kill_at = now + cmd.kill_grace_ms;
+      step.SignalAll(SIGTERM);
+    }
     if (!term_sent && !exited && now >= cmd.deadline_ms) {
       r.timed_out = true;
       term_sent = true;

@@ -29,6 +29,9 @@ struct ShellCommand {
   /// Called on the calling thread after each read of output and at least every 100 ms while
   /// the command runs (live output is flushed from here). May be empty.
   std::function<void()> on_progress;
+  /// Asked as often as on_progress; true once: the command is stopped as at its deadline
+  /// (SIGTERM to every process of the step, SIGKILL kill_grace_ms later). May be empty.
+  std::function<bool()> cancelled;
 };
 
 /// True if this process can start commands as `uid`/`gid` (checked by trying it in a child).
@@ -37,6 +40,7 @@ bool CanRunAs(int uid, int gid);
 struct CommandResult {
   int exit_code = -1;        // the shell's exit status; 128+N if it died of signal N; -1 if not run
   bool timed_out = false;    // the deadline passed before the shell exited (it was then killed)
+  bool cancelled = false;    // cmd.cancelled() said so before the shell exited (it was killed)
   std::string spawn_error;   // non-empty when the command could not be started (exit_code -1)
   int64_t cpu_ms = 0;        // user + system CPU of the shell and every process of the step
                              // that was reaped (what the shell waited for, and the leftovers)

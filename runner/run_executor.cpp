@@ -91,10 +91,12 @@ class Execution {
   // stop path fails the run).
   bool RunWorkflows() {
     for (const workflow::Workflow& wf : workflows_) {
-      if (failed_) break;
+      if (failed_ || cancelled_) break;
       const int64_t deadline = MonotonicMs() + static_cast<int64_t>(wf.timeout_seconds) * 1000;
       for (const workflow::Step& step : wf.steps) {
         if (ctx_.stopping()) return false;
+        if (ctx_.cancelled(run_.id)) cancelled_ = true;  // no further step starts
+        if (cancelled_) break;
         const bool go_on = RunStep(wf, step, deadline);
         if (ctx_.stopping()) return false;  // killed by the runner's stop: its stop path fails the run
         if (!go_on) {
@@ -110,12 +112,15 @@ class Execution {
   void Finish() {
     const int64_t started = run_.started_at.value_or(NowMs());
     const int64_t now = NowMs();
-    Status s = service::FinishRun(env_, run_, ctx_.runner_id, !failed_, std::max<int64_t>(0, now - started),
+    const domain::RunStatus outcome = cancelled_ ? domain::RunStatus::Cancelled
+                                      : failed_  ? domain::RunStatus::Failed
+                                                 : domain::RunStatus::Completed;
+    Status s = service::FinishRun(env_, run_, ctx_.runner_id, outcome, std::max<int64_t>(0, now - started),
                                   std::max(now, started));
     if (!s.ok()) log::Error("run " + run_.id + ": could not record the result: " + s.message);
     std::error_code ec;
     fs::remove_all(work_, ec);
-    log::Info("run " + run_.id + " " + (failed_ ? "failed" : "completed"));
+    log::Info("run " + run_.id + " " + domain::RunStatusName(outcome));
   }
 
  private:
@@ -181,7 +186,10 @@ class Execution {
       if (!result.resources) result.resources = domain::StepResources{};
       result.resources->cpu_ms += r.cpu_ms;
       result.resources->max_rss_kb = std::max(result.resources->max_rss_kb, r.max_rss_kb);
-      if (r.timed_out) {
+      if (r.cancelled) {
+        cancelled_ = true;
+        result.error = "Cancelled";
+      } else if (r.timed_out) {
         timed_out = true;
         result.error = "Timed out after " + std::to_string(wf.timeout_seconds) + "s";
       } else if (!r.spawn_error.empty()) {
@@ -205,6 +213,7 @@ class Execution {
     cmd.run_as_uid = ctx_.uid;
     cmd.run_as_gid = ctx_.gid;
     cmd.on_progress = std::move(tick);
+    cmd.cancelled = [this] { return ctx_.cancelled(run_.id); };
     // Secrets and env.X first, then the built-ins over them: a secret named PATH or KOD_RUN_ID
     // cannot break the documented environment (docs/workflows.md); the interpolation variables
     // come last.
@@ -228,6 +237,7 @@ class Execution {
   Vars vars_;  // env.NAME = "value" lines, for the rest of the run
   std::vector<workflow::Workflow> workflows_;
   bool failed_ = false;
+  bool cancelled_ = false;
 };
 
 }  // namespace

@@ -17,6 +17,9 @@ struct RunContext {
   int uid = -1;
   int gid = -1;
   std::function<bool()> stopping = [] { return false; };
+  /// Whether the run with this id was asked to cancel: its current step is killed (SIGTERM, then
+  /// SIGKILL after 5 s), fails with "Cancelled", no other starts, and the run ends cancelled.
+  std::function<bool(const std::string&)> cancelled = [](const std::string&) { return false; };
 };
 
 /// Runs `run` (already claimed by `ctx.runner_id`, status running) to the end: checks out the

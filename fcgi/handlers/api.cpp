@@ -415,6 +415,27 @@ Status GetRunLog(Request& rq, Response& rs) {
   return Status::Ok();
 }
 
+Status CancelRun(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto run = service::CancelRun(rq.env(), *ref, rq.Arg("id"));
+  if (!run.ok()) return run.status();
+  rs.Json(202, RunJson(*run));
+  return Status::Ok();
+}
+
+Status RerunRun(Request& rq, Response& rs) {
+  auto ref = Repo(rq);
+  if (!ref.ok()) return ref.status();
+  auto run = service::RerunRun(rq.env(), *ref, rq.Arg("id"));
+  if (!run.ok()) return run.status();
+  Json::Value v(Json::objectValue);
+  v["id"] = run->id;
+  v["status"] = domain::RunStatusName(run->status);
+  rs.Json(202, v);
+  return Status::Ok();
+}
+
 Status GetRun(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();

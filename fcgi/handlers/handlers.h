@@ -30,6 +30,8 @@ Status TriggerRun(Request&, Response&);
 Status ListRuns(Request&, Response&);
 Status GetRun(Request&, Response&);
 Status GetRunLog(Request&, Response&);
+Status CancelRun(Request&, Response&);
+Status RerunRun(Request&, Response&);
 
 Status GitInfoRefs(Request&, Response&);
 Status GitUploadPack(Request&, Response&);

@@ -10,11 +10,13 @@ constexpr EnumName<RunStatus> kStatusNames[] = {
     {RunStatus::Running, "running"},
     {RunStatus::Completed, "completed"},
     {RunStatus::Failed, "failed"},
+    {RunStatus::Cancelled, "cancelled"},
 };
 
 constexpr EnumName<RunTrigger> kTriggerNames[] = {
     {RunTrigger::Api, "api"},
     {RunTrigger::Push, "push"},
+    {RunTrigger::Rerun, "rerun"},
 };
 
 }  // namespace
@@ -24,6 +26,8 @@ std::optional<RunStatus> ParseRunStatus(std::string_view name) { return ValueOf(
 const char* RunTriggerName(RunTrigger trigger) { return NameOf(kTriggerNames, trigger); }
 std::optional<RunTrigger> ParseRunTrigger(std::string_view name) { return ValueOf(kTriggerNames, name); }
 
-bool IsFinished(RunStatus status) { return status == RunStatus::Completed || status == RunStatus::Failed; }
+bool IsFinished(RunStatus status) {
+  return status == RunStatus::Completed || status == RunStatus::Failed || status == RunStatus::Cancelled;
+}
 
 }  // namespace kod::domain

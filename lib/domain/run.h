@@ -10,11 +10,13 @@
 
 namespace kod::domain {
 
-/// Where a run is in its life: queued → running → completed | failed.
-enum class RunStatus { Queued, Running, Completed, Failed };
+/// Where a run is in its life: queued → running → completed | failed, or cancelled (from queued
+/// or running).
+enum class RunStatus { Queued, Running, Completed, Failed, Cancelled };
 
-/// What queued the run: `POST /repos/:name/workflows` (Api) or a push (Push).
-enum class RunTrigger { Api, Push };
+/// What queued the run: `POST /repos/:name/workflows` (Api), a push (Push), or
+/// `POST .../rerun` (Rerun).
+enum class RunTrigger { Api, Push, Rerun };
 
 /// "queued", "running", "completed", "failed": the API's `status` and the column's value.
 const char* RunStatusName(RunStatus status);
@@ -63,6 +65,7 @@ struct Run {
   std::optional<std::vector<std::string>> files;
   RunStatus status = RunStatus::Queued;
   std::string runner_id;       // the runner that claimed it; empty while queued
+  std::optional<std::string> rerun_of;  // the run this one repeats (trigger Rerun)
   int64_t created_at = 0;      // epoch ms, like the other times
   std::optional<int64_t> started_at, completed_at;
   std::optional<bool> success;

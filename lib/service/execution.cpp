@@ -45,13 +45,18 @@ Status FinishStep(Env& env, const domain::Run& run, int idx, const domain::StepR
   });
 }
 
-Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, bool success, int64_t duration_ms,
-                 int64_t completed_at) {
-  const domain::RunStatus status = success ? domain::RunStatus::Completed : domain::RunStatus::Failed;
+Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, domain::RunStatus outcome,
+                 int64_t duration_ms, int64_t completed_at) {
+  const bool success = outcome == domain::RunStatus::Completed;
   return env.db.Run([&] {
-    store::RunStore(env.db).Finish(run.seq, runner_id, status, success, duration_ms, completed_at);
+    store::RunStore(env.db).Finish(run.seq, runner_id, outcome, success, duration_ms, completed_at);
     return Status::Ok();
   });
+}
+
+Result<std::vector<std::string>> CancelRequestedRuns(Env& env, const std::string& runner_id) {
+  return env.db.Get<std::vector<std::string>>(
+      [&]() -> Result<std::vector<std::string>> { return store::RunStore(env.db).CancelRequested(runner_id); });
 }
 
 std::string CurrentRepoName(Env& env, const domain::Run& run) {

@@ -38,11 +38,15 @@ Status AppendStepOutput(Env& env, const domain::Run& run, int idx, uint64_t offs
 /// output stays as the appends made it.
 Status FinishStep(Env& env, const domain::Run& run, int idx, const domain::StepResult& step);
 
-/// Records the run's result: completed when `success`, else failed, with its duration and
+/// Records the run's result, `outcome` completed, failed or cancelled, with its duration and
 /// completion time (epoch ms); only if it is still running under `runner_id` (a run the reaper
-/// failed meanwhile keeps that verdict).
-Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, bool success, int64_t duration_ms,
-                 int64_t completed_at);
+/// failed meanwhile keeps that verdict). The one function that ends a run the runner executed.
+Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, domain::RunStatus outcome,
+                 int64_t duration_ms, int64_t completed_at);
+
+/// Ids of the runs `runner_id` executes whose cancel was asked (POST .../cancel, a repository
+/// delete): one query, made when the runner is woken and with each heartbeat.
+Result<std::vector<std::string>> CancelRequestedRuns(Env& env, const std::string& runner_id);
 
 /// The current name of the run's repository (it may have been renamed since the run was
 /// queued); the name the run was read with when the repository cannot be read.

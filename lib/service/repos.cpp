@@ -16,7 +16,9 @@
 #include "lib/crypto/random.h"
 #include "lib/git/repository.h"
 #include "lib/service/cache.h"
+#include "lib/service/runs.h"
 #include "lib/store/repos.h"
+#include "lib/store/runs.h"
 
 namespace kod::service {
 
@@ -65,6 +67,9 @@ Result<int> OpenLock(const Config& c, int64_t repo_id) {
 
 constexpr int kRenameDeleteWaitMs = 5000;  // how long rename/delete wait for a push to end
 constexpr int kLockPollMs = 20;            // how often they look meanwhile
+// How long a delete waits for its running runs to stop (their steps get SIGTERM, SIGKILL 5 s
+// later: docs/workflows.md#cancel-and-re-run).
+constexpr int64_t kStopRunsWaitMs = 10000;
 const char kRepoExists[] = "Repository already exists";
 
 std::string StagingDir(const Config& c) { return c.repos_dir + "/.staging"; }
@@ -354,6 +359,9 @@ Result<domain::RepoDetails> UpdateRepo(Env& env, const RepoRef& ref, const Resul
 
 Status DeleteRepo(Env& env, const RepoRef& ref) {
   if (Status s = RequireOwner(ref, "delete this repository"); !s.ok()) return s;
+  // Its runs first: queued ones cancelled, running ones stopped by their runner, before anything
+  // is removed (no step of a deleted repository runs or gets its secrets).
+  if (Status s = StopRunsOf(env, ref.repo.id, kStopRunsWaitMs); !s.ok()) return s;
   const std::string path = RepoPath(env.config, ref.repo.name);
   const std::string trash = TrashDir(env.config) + "/" + std::to_string(ref.repo.id) + "-" + crypto::NewId();
   std::error_code ec;
@@ -370,6 +378,9 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
   Status s = ChangeExclusively(
       env, ref, aside,
       [&](store::RepoStore& repos) {
+        // A run claimed since StopRunsOf (the claim locks this row too): keep everything.
+        if (store::RunStore(env.db).HasRunning(ref.repo.id))
+          return Unavailable("A run of this repository is still stopping; try again shortly");
         repos.Delete(ref.repo.id);
         return Status::Ok();
       },

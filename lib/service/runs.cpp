@@ -1,5 +1,7 @@
 #include "lib/service/runs.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -150,6 +152,62 @@ Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id) 
   });
   if (run.ok()) domain::BoundOutputsForJson(run->steps, OutputBudget(run->steps.size()));
   return run;
+}
+
+Result<domain::Run> CancelRun(Env& env, const RepoRef& ref, const std::string& id) {
+  if (!names::IsValidId(id)) return NotFound("Run not found");
+  bool wake = false;
+  auto run = env.db.Get<domain::Run>([&]() -> Result<domain::Run> {
+    store::RunStore runs(env.db);
+    auto head = runs.FindHead(ref.repo.id, id);
+    if (!head) return NotFound("Run not found");
+    if (domain::IsFinished(head->status)) return Conflict("Run already finished");
+    if (!runs.CancelQueued(head->seq, NowMs())) {
+      if (!runs.RequestCancel(head->seq)) return Conflict("Run already finished");
+      wake = true;
+    }
+    auto now = runs.Find(ref.repo.id, id, limits::kRunListOutputTailBytes);
+    if (!now) return NotFound("Run not found");
+    return *now;
+  });
+  if (wake) WakeRunners(env.config);  // the runner stops it without polling for cancels
+  return run;
+}
+
+Result<domain::Run> RerunRun(Env& env, const RepoRef& ref, const std::string& id) {
+  if (!names::IsValidId(id)) return NotFound("Run not found");
+  auto old = env.db.Get<domain::Run>([&]() -> Result<domain::Run> {
+    auto head = store::RunStore(env.db).FindHead(ref.repo.id, id);
+    if (!head) return NotFound("Run not found");
+    return *head;
+  });
+  if (!old.ok()) return old;
+  domain::Run run;
+  run.repo_id = ref.repo.id;
+  run.repo_name = ref.repo.name;
+  run.branch = old->branch;
+  run.commit = old->commit;
+  run.files = old->files;
+  run.trigger = domain::RunTrigger::Rerun;
+  run.rerun_of = old->id;
+  run.created_at = NowMs();
+  if (Status s = InsertRun(env, run); !s.ok()) return s;
+  WakeRunners(env.config);
+  return run;
+}
+
+Status StopRunsOf(Env& env, int64_t repo_id, int64_t wait_ms) {
+  auto running = env.db.Get<int>([&]() -> Result<int> { return store::RunStore(env.db).CancelAllOf(repo_id, NowMs()); });
+  if (!running.ok()) return running.status();
+  if (*running == 0) return Status::Ok();
+  WakeRunners(env.config);
+  const int64_t give_up = MonotonicMs() + wait_ms;
+  for (;;) {
+    auto busy = env.db.Get<bool>([&]() -> Result<bool> { return store::RunStore(env.db).HasRunning(repo_id); });
+    if (busy.ok() && !*busy) return Status::Ok();
+    if (MonotonicMs() >= give_up) return Unavailable("A run of this repository is still stopping; try again shortly");
+    usleep(100 * 1000);
+  }
 }
 
 Result<RunLogChunk> ReadRunLog(Env& env, int64_t repo_id, const std::string& id, uint64_t offset,

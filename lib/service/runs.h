@@ -39,6 +39,19 @@ Result<domain::Page<domain::Run>> ListRunsPage(Env& env, const RepoRef& ref, con
 /// 404 "Run not found" for an invalid id, or one of another repository.
 Result<domain::Run> GetRun(Env& env, const RepoRef& ref, const std::string& id);
 
+/// POST .../cancel: a queued run becomes cancelled at once; a running one is asked to stop (its
+/// runner is woken, kills the current step's processes and records the run cancelled). Returns
+/// the run as it is now. 404 as GetRun; 409 "Run already finished".
+Result<domain::Run> CancelRun(Env& env, const RepoRef& ref, const std::string& id);
+
+/// POST .../rerun: queues a new run of the same branch, commit and files, trigger rerun,
+/// rerun_of the given run. 404 as GetRun.
+Result<domain::Run> RerunRun(Env& env, const RepoRef& ref, const std::string& id);
+
+/// Before a repository is deleted: cancels its queued runs, asks its running ones to stop, and
+/// waits up to `wait_ms` for none to be running. Unavailable when one still runs then.
+Status StopRunsOf(Env& env, int64_t repo_id, int64_t wait_ms);
+
 /// A piece of a run's log (docs/workflows.md#logs).
 struct RunLogChunk {
   std::string text;         // the log from the asked offset, at most the asked length

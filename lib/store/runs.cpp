@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kSelect =
     "SELECT r.seq, r.id, r.repo_id, p.name, r.branch, r.commit_sha, r.trigger_kind, r.files, r.status, "
-    "r.created_at, r.started_at, r.completed_at, r.success, r.duration_ms, r.runner_id "
+    "r.created_at, r.started_at, r.completed_at, r.success, r.duration_ms, r.runner_id, r.rerun_of "
     "FROM workflow_runs r JOIN repos p ON p.id = r.repo_id ";
 
 // A value this version does not know (a corrupt row, or one written by a newer version) is an
@@ -71,6 +71,7 @@ Run Read(db::Rows& r) {
   if (auto s = r.OptInt64(13)) run.success = *s != 0;
   run.duration_ms = r.OptInt64(14);
   run.runner_id = r.OptString(15).value_or("");
+  run.rerun_of = r.OptString(16);
   return run;
 }
 
@@ -83,10 +84,10 @@ std::vector<Run> All(db::Rows r) {
 }  // namespace
 
 void RunStore::Insert(Run& run) {
-  s_.Prepare("INSERT INTO workflow_runs (id, repo_id, branch, commit_sha, trigger_kind, files, status, created_at) "
-             "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)")
+  s_.Prepare("INSERT INTO workflow_runs (id, repo_id, branch, commit_sha, trigger_kind, files, status, created_at, "
+             "rerun_of) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)")
       .Bind(run.id).Bind(run.repo_id).Bind(run.branch).Bind(run.commit).Bind(domain::RunTriggerName(run.trigger))
-      .Bind(FilesColumn(run.files)).Bind(run.created_at).Exec();
+      .Bind(FilesColumn(run.files)).Bind(run.created_at).Bind(run.rerun_of).Exec();
   db::Rows r = s_.Prepare("SELECT LAST_INSERT_ID()").Query();
   r.Next();
   run.seq = r.Int64(1);
@@ -284,6 +285,39 @@ bool RunStore::Finish(int64_t run_seq, const std::string& runner_id, RunStatus s
                     "WHERE seq = ? AND status = 'running' AND runner_id = ?")
              .Bind(domain::RunStatusName(status)).Bind(success).Bind(duration_ms).Bind(completed_at).Bind(run_seq).Bind(runner_id)
              .Exec() == 1;
+}
+
+bool RunStore::CancelQueued(int64_t run_seq, int64_t now) {
+  return s_.Prepare("UPDATE workflow_runs SET status = 'cancelled', success = 0, completed_at = ?, duration_ms = 0 "
+                    "WHERE seq = ? AND status = 'queued'")
+             .Bind(now).Bind(run_seq).Exec() == 1;
+}
+
+bool RunStore::RequestCancel(int64_t run_seq) {
+  s_.Prepare("UPDATE workflow_runs SET cancel_requested = 1 WHERE seq = ? AND status = 'running'").Bind(run_seq).Exec();
+  db::Rows r = s_.Prepare("SELECT 1 FROM workflow_runs WHERE seq = ? AND status = 'running'").Bind(run_seq).Query();
+  return r.Next();
+}
+
+std::vector<std::string> RunStore::CancelRequested(const std::string& runner_id) {
+  db::Rows r = s_.Prepare("SELECT id FROM workflow_runs WHERE runner_id = ? AND status = 'running' AND cancel_requested = 1")
+                   .Bind(runner_id).Query();
+  std::vector<std::string> out;
+  while (r.Next()) out.push_back(r.String(1));
+  return out;
+}
+
+int RunStore::CancelAllOf(int64_t repo_id, int64_t now) {
+  s_.Prepare("UPDATE workflow_runs SET status = 'cancelled', success = 0, completed_at = ?, duration_ms = 0 "
+             "WHERE repo_id = ? AND status = 'queued'")
+      .Bind(now).Bind(repo_id).Exec();
+  return s_.Prepare("UPDATE workflow_runs SET cancel_requested = 1 WHERE repo_id = ? AND status = 'running'")
+             .Bind(repo_id).Exec();
+}
+
+bool RunStore::HasRunning(int64_t repo_id) {
+  db::Rows r = s_.Prepare("SELECT 1 FROM workflow_runs WHERE repo_id = ? AND status = 'running' LIMIT 1").Bind(repo_id).Query();
+  return r.Next();
 }
 
 void RunStore::Heartbeat(const std::string& runner_id, int64_t now) {

@@ -65,6 +65,16 @@ class RunStore {
   /// `runner_id`. False when it was not (the reaper failed it first).
   bool Finish(int64_t run_seq, const std::string& runner_id, domain::RunStatus status, bool success,
               int64_t duration_ms, int64_t completed_at);
+  /// Cancels a queued run (status cancelled, completed `now`). True when this call did it.
+  bool CancelQueued(int64_t run_seq, int64_t now);
+  /// Asks the runner of a running run to cancel it (cancel_requested). True when it is running.
+  bool RequestCancel(int64_t run_seq);
+  /// Ids of the runs `runner_id` is running whose cancel was asked.
+  std::vector<std::string> CancelRequested(const std::string& runner_id);
+  /// Cancels the repository's queued runs and asks its running ones to stop; how many run.
+  int CancelAllOf(int64_t repo_id, int64_t now);
+  /// Whether a run of the repository is running.
+  bool HasRunning(int64_t repo_id);
   /// heartbeat_at = now for every run `runner_id` is running.
   void Heartbeat(const std::string& runner_id, int64_t now);
   /// Running runs whose heartbeat is older than `before` (their runner died).

@@ -105,6 +105,15 @@ check "run $run_id finished" [ "$st" = completed ] "status $st: $KOD_LAST_BODY"
 expect_status GET "/repos/doc-repo/workflows/$run_id/logs" 200
 expect_status GET "/repos/doc-repo/workflows/$run_id/logs?offset=3&follow=1" 200
 expect_status GET "/repos/doc-repo/workflows/$run_id/logs?offset=x" 400
+expect_status POST "/repos/doc-repo/workflows/$run_id/cancel" 409 "${J[@]}"
+expect_status POST "/repos/doc-repo/workflows/$run_id/rerun" 202 "${J[@]}"
+# A run that is surely not finished yet: queued behind the 5 s run a push to `slow` queues.
+printf '[step:nap]\nrun: sleep 5\n' >"$KOD_TEST_DIR/clone/.kod/workflows/slow.toml"
+kod_git -C "$KOD_TEST_DIR/clone" add -A
+kod_git -C "$KOD_TEST_DIR/clone" commit -q -m slow
+kod_git -C "$KOD_TEST_DIR/clone" push -q origin HEAD:slow 2>/dev/null
+expect_status POST /repos/doc-repo/workflows 202 "${J[@]}" -d '{"branch":"slow","files":["slow.toml"]}'
+expect_status POST "/repos/doc-repo/workflows/$(json_field id)/cancel" 202 "${J[@]}"
 expect_status GET /repos/doc-repo/workflows 200
 expect_status GET '/repos/doc-repo/workflows?limit=1' 200
 expect_status GET '/repos/doc-repo/workflows?limit=0' 400

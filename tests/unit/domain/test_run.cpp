@@ -12,7 +12,7 @@ class RunNamesTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(StatusesRoundTripUnderTheirApiNames);
   CPPUNIT_TEST(TriggersRoundTripUnderTheirApiNames);
   CPPUNIT_TEST(UnknownNamesAreRefused);
-  CPPUNIT_TEST(OnlyCompletedAndFailedAreFinished);
+  CPPUNIT_TEST(OnlyCompletedFailedAndCancelledAreFinished);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -22,6 +22,7 @@ class RunNamesTest : public CppUnit::TestFixture {
         {RunStatus::Running, "running"},
         {RunStatus::Completed, "completed"},
         {RunStatus::Failed, "failed"},
+        {RunStatus::Cancelled, "cancelled"},
     };
     for (const auto& [status, name] : expected) {
       CPPUNIT_ASSERT_EQUAL(name, std::string(RunStatusName(status)));
@@ -34,6 +35,8 @@ class RunNamesTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("push"), std::string(RunTriggerName(RunTrigger::Push)));
     CPPUNIT_ASSERT(ParseRunTrigger("api") == RunTrigger::Api);
     CPPUNIT_ASSERT(ParseRunTrigger("push") == RunTrigger::Push);
+    CPPUNIT_ASSERT(ParseRunTrigger("rerun") == RunTrigger::Rerun);
+    CPPUNIT_ASSERT_EQUAL(std::string("rerun"), std::string(RunTriggerName(RunTrigger::Rerun)));
   }
 
   void UnknownNamesAreRefused() {
@@ -44,11 +47,12 @@ class RunNamesTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT(!ParseRunTrigger("cron"));
   }
 
-  void OnlyCompletedAndFailedAreFinished() {
+  void OnlyCompletedFailedAndCancelledAreFinished() {
     CPPUNIT_ASSERT(!IsFinished(RunStatus::Queued));
     CPPUNIT_ASSERT(!IsFinished(RunStatus::Running));
     CPPUNIT_ASSERT(IsFinished(RunStatus::Completed));
     CPPUNIT_ASSERT(IsFinished(RunStatus::Failed));
+    CPPUNIT_ASSERT(IsFinished(RunStatus::Cancelled));
   }
 };
 
