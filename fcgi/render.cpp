@@ -84,6 +84,17 @@ Json::Value RunJson(const domain::Run& run) {
   return v;
 }
 
+Json::Value RunnerJson(const domain::RunnerInfo& r) {
+  Json::Value v(Json::objectValue);
+  v["id"] = r.id;
+  v["host"] = r.host;
+  v["startedAt"] = Ms(r.started_at);
+  v["lastSeenAt"] = Ms(r.last_seen_at);
+  v["capacity"] = r.capacity;
+  v["busy"] = r.busy;
+  return v;
+}
+
 Json::Value CollaboratorsJson(const std::string& repo_name, const std::vector<std::string>& usernames) {
   Json::Value v(Json::objectValue);
   v["repoName"] = repo_name;

@@ -16,6 +16,8 @@ Json::Value RepoDetailsJson(const Config& config, const domain::RepoDetails& d);
 Json::Value TokenJson(const domain::Token& t);
 /// A run; `result` once it has finished or has steps.
 Json::Value RunJson(const domain::Run& run);
+/// A runner's liveness: id, host, startedAt, lastSeenAt, capacity, busy.
+Json::Value RunnerJson(const domain::RunnerInfo& runner);
 /// `{"repoName", "collaborators": [usernames]}`.
 Json::Value CollaboratorsJson(const std::string& repo_name, const std::vector<std::string>& usernames);
 Json::Value SecretJson(const std::string& repo_name, const domain::SecretMeta& s);

@@ -26,6 +26,7 @@ const std::vector<Route>& Routes() {
     {"GET",    "/repos/:name/secrets",                   Guard::Permission,  Permission::SecretsRead,       h::ListSecrets},
     {"PUT",    "/repos/:name/secrets/:secret",           Guard::Permission,  Permission::SecretsWrite,      h::PutSecret},
     {"DELETE", "/repos/:name/secrets/:secret",           Guard::Permission,  Permission::SecretsWrite,      h::DeleteSecret},
+    {"GET",    "/workflows/status",                      Guard::Permission,  Permission::WorkflowRead,      h::GetWorkflowStatus},
     {"POST",   "/repos/:name/workflows",                 Guard::Permission,  Permission::WorkflowTrigger,   h::TriggerRun},
     {"GET",    "/repos/:name/workflows",                 Guard::Permission,  Permission::WorkflowRead,      h::ListRuns},
     {"GET",    "/repos/:name/workflows/:id",             Guard::Permission,  Permission::WorkflowRead,      h::GetRun},

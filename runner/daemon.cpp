@@ -193,8 +193,11 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   std::thread beat([&] {
     service::OwnedEnv hb(config, key);
     int64_t last_reap = 0;
+    domain::RunnerInfo me{self, self.substr(0, self.find('/')), NowMs(), 0, config.runner_concurrency, 0};
     while (!g_stop) {
       (void)service::Heartbeat(hb.env(), self);
+      me.busy = busy.load();
+      (void)service::BeatRunner(hb.env(), me);  // its liveness for GET /workflows/status
       if (busy.load() > 0) cancels.Refresh(hb.env(), self);  // in case a wake-up was lost
       if (MonotonicMs() - last_reap > kReapIntervalMs) {
         ReapAbandoned(hb.env(), self);
@@ -250,6 +253,7 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   if (wake_fd >= 0) unlink(wake_path.c_str());
   for (int round = 0; round < 2; ++round) KillDescendants();
   beat.join();
+  (void)service::RemoveRunner(dispatcher.env(), self);  // after the last heartbeat
   _exit(0);
 }
 

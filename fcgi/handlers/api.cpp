@@ -415,6 +415,28 @@ Status GetRunLog(Request& rq, Response& rs) {
   return Status::Ok();
 }
 
+Status GetWorkflowStatus(Request& rq, Response& rs) {
+  auto status = service::GetWorkflowStatus(rq.env(), rq.principal());
+  if (!status.ok()) return status.status();
+  Json::Value v(Json::objectValue);
+  Json::Value summary(Json::objectValue);
+  for (auto s : {domain::RunStatus::Queued, domain::RunStatus::Running, domain::RunStatus::Completed,
+                 domain::RunStatus::Failed, domain::RunStatus::Cancelled})
+    summary[domain::RunStatusName(s)] = 0;
+  for (const auto& [s, n] : status->summary) summary[domain::RunStatusName(s)] = static_cast<Json::Int64>(n);
+  v["summary"] = summary;
+  Json::Value recent(Json::arrayValue);
+  for (const domain::Run& r : status->recent) recent.append(RunJson(r));  // read without steps
+  v["recent"] = recent;
+  if (status->runners) {
+    Json::Value runners(Json::arrayValue);
+    for (const domain::RunnerInfo& r : *status->runners) runners.append(RunnerJson(r));
+    v["runners"] = runners;
+  }
+  rs.Json(200, v);
+  return Status::Ok();
+}
+
 Status CancelRun(Request& rq, Response& rs) {
   auto ref = Repo(rq);
   if (!ref.ok()) return ref.status();

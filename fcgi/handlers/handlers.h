@@ -31,6 +31,7 @@ Status ListRuns(Request&, Response&);
 Status GetRun(Request&, Response&);
 Status GetRunLog(Request&, Response&);
 Status CancelRun(Request&, Response&);
+Status GetWorkflowStatus(Request&, Response&);
 Status RerunRun(Request&, Response&);
 
 Status GitInfoRefs(Request&, Response&);

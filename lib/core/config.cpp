@@ -49,6 +49,7 @@ std::vector<Key> Keys(Config& c) {
       {"runner", "workspace_dir", "KOD_WORKSPACE_DIR", Kind::Path, &c.workspace_dir},
       {"runner", "wake_dir", "KOD_RUNNER_WAKE_DIR", Kind::Path, &c.wake_dir},
       {"runner", "step_uid_base", "KOD_RUNNER_STEP_UID_BASE", Kind::Int, &c.step_uid_base, 0, 2000000000},
+      {"runner", "keep_runs", "KOD_RUNNER_KEEP_RUNS", Kind::Int, &c.runner_keep_runs, 1, 1000000},
       {"jobs", "concurrency", "KOD_JOBS_CONCURRENCY", Kind::Int, &c.jobs_concurrency, 1, 64},
       {"jobs", "wake_dir", "KOD_JOBS_WAKE_DIR", Kind::Path, &c.jobs_wake_dir},
       {"webhooks", "allowed_hosts", "KOD_WEBHOOKS_ALLOWED_HOSTS", Kind::Text, &c.webhooks_allowed_hosts},

@@ -47,6 +47,7 @@ struct Config {
   // base + i, never as the runner's own user (which can read every repository and the keys).
   // 0 runs steps as the runner's user (only for a runner that cannot switch users).
   int step_uid_base = 60100;
+  int runner_keep_runs = 1000;                 // runner.keep_runs     KOD_RUNNER_KEEP_RUNS (per repository)
 
   int jobs_concurrency = 4;                    // jobs.concurrency     KOD_JOBS_CONCURRENCY (kod-jobs threads)
   std::string jobs_wake_dir = "/run/kod/jobs";  // jobs.wake_dir       KOD_JOBS_WAKE_DIR

@@ -51,6 +51,23 @@ struct StepResult {
   std::optional<StepResources> resources;  // finished steps that ran commands
 };
 
+/// A runner as its heartbeat last described it (GET /workflows/status).
+struct RunnerInfo {
+  std::string id;          // its instance id: "<host>/<pid>/<nonce>"
+  std::string host;
+  int64_t started_at = 0;  // epoch ms
+  int64_t last_seen_at = 0;
+  int capacity = 0;        // runs it executes at once at most
+  int busy = 0;            // runs it is executing
+};
+
+/// Who sees which repositories' runs: everything (admins, tokens without a username), or the
+/// repositories `owner_token_id` owns and those `username` collaborates on.
+struct RepoScope {
+  bool all = true;
+  std::string owner_token_id, username;
+};
+
 /// A workflow run, pinned to one commit.
 struct Run {
   int64_t seq = 0;             // internal order (newest = largest)

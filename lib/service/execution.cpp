@@ -12,6 +12,22 @@ Result<std::optional<domain::Run>> ClaimNextRun(Env& env, const std::string& run
       /*transaction=*/true);
 }
 
+Status BeatRunner(Env& env, domain::RunnerInfo runner) {
+  constexpr int64_t kForgetMs = 24 * 3600 * 1000;
+  runner.last_seen_at = NowMs();
+  return env.db.Run([&] {
+    store::RunStore(env.db).BeatRunner(runner, runner.last_seen_at - kForgetMs);
+    return Status::Ok();
+  });
+}
+
+Status RemoveRunner(Env& env, const std::string& runner_id) {
+  return env.db.Run([&] {
+    store::RunStore(env.db).RemoveRunner(runner_id);
+    return Status::Ok();
+  });
+}
+
 Status Heartbeat(Env& env, const std::string& runner_id) {
   return env.db.Run([&] {
     store::RunStore(env.db).Heartbeat(runner_id, NowMs());
@@ -48,10 +64,17 @@ Status FinishStep(Env& env, const domain::Run& run, int idx, const domain::StepR
 Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, domain::RunStatus outcome,
                  int64_t duration_ms, int64_t completed_at) {
   const bool success = outcome == domain::RunStatus::Completed;
-  return env.db.Run([&] {
+  Status s = env.db.Run([&] {
     store::RunStore(env.db).Finish(run.seq, runner_id, outcome, success, duration_ms, completed_at);
     return Status::Ok();
   });
+  if (!s.ok()) return s;
+  // Retention: idempotent, so outside the transaction above (docs/configuration.md keep_runs).
+  (void)env.db.Run([&] {
+    store::RunStore(env.db).PruneFinished(run.repo_id, env.config.runner_keep_runs);
+    return Status::Ok();
+  });
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> CancelRequestedRuns(Env& env, const std::string& runner_id) {

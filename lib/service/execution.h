@@ -22,6 +22,11 @@ Result<std::optional<domain::Run>> ClaimNextRun(Env& env, const std::string& run
 /// stops).
 Status Heartbeat(Env& env, const std::string& runner_id);
 
+/// The runner's liveness row for GET /workflows/status (id, host, start, capacity, busy), seen
+/// now; runners unseen for a day are forgotten. Remove() at a clean stop.
+Status BeatRunner(Env& env, domain::RunnerInfo runner);
+Status RemoveRunner(Env& env, const std::string& runner_id);
+
 /// Appends `step` to the run's results (after its last step), finished: skipped steps, Setup.
 Status RecordStep(Env& env, const domain::Run& run, const domain::StepResult& step);
 
@@ -41,6 +46,7 @@ Status FinishStep(Env& env, const domain::Run& run, int idx, const domain::StepR
 /// Records the run's result, `outcome` completed, failed or cancelled, with its duration and
 /// completion time (epoch ms); only if it is still running under `runner_id` (a run the reaper
 /// failed meanwhile keeps that verdict). The one function that ends a run the runner executed.
+/// Then prunes the repository's finished runs beyond runner.keep_runs (their logs go with them).
 Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, domain::RunStatus outcome,
                  int64_t duration_ms, int64_t completed_at);
 

@@ -210,6 +210,20 @@ Status StopRunsOf(Env& env, int64_t repo_id, int64_t wait_ms) {
   }
 }
 
+Result<WorkflowStatus> GetWorkflowStatus(Env& env, const auth::Principal& who) {
+  constexpr int kRecent = 10;
+  domain::RepoScope scope;  // the visibility rule of ListRepos
+  if (who.username && !who.IsAdmin()) scope = {false, who.token_id, *who.username};
+  return env.db.Get<WorkflowStatus>([&]() -> Result<WorkflowStatus> {
+    store::RunStore runs(env.db);
+    WorkflowStatus out;
+    out.summary = runs.CountByStatus(scope);
+    out.recent = runs.Recent(scope, kRecent);
+    if (who.IsAdmin()) out.runners = runs.Runners();
+    return out;
+  });
+}
+
 Result<RunLogChunk> ReadRunLog(Env& env, int64_t repo_id, const std::string& id, uint64_t offset,
                                uint64_t max_bytes) {
   if (!names::IsValidId(id)) return NotFound("Run not found");

@@ -52,6 +52,15 @@ Result<domain::Run> RerunRun(Env& env, const RepoRef& ref, const std::string& id
 /// waits up to `wait_ms` for none to be running. Unavailable when one still runs then.
 Status StopRunsOf(Env& env, int64_t repo_id, int64_t wait_ms);
 
+/// GET /workflows/status: run counts by status and the newest runs over the repositories `who`
+/// may see, and (admins only) the runners' liveness.
+struct WorkflowStatus {
+  std::vector<std::pair<domain::RunStatus, int64_t>> summary;
+  std::vector<domain::Run> recent;                    // the 10 newest, without steps
+  std::optional<std::vector<domain::RunnerInfo>> runners;  // admins only
+};
+Result<WorkflowStatus> GetWorkflowStatus(Env& env, const auth::Principal& who);
+
 /// A piece of a run's log (docs/workflows.md#logs).
 struct RunLogChunk {
   std::string text;         // the log from the asked offset, at most the asked length

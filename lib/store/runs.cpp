@@ -320,6 +320,63 @@ bool RunStore::HasRunning(int64_t repo_id) {
   return r.Next();
 }
 
+int RunStore::PruneFinished(int64_t repo_id, int keep) {
+  db::Rows r = s_.Prepare("SELECT seq FROM workflow_runs WHERE repo_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?")
+                   .Bind(repo_id).Bind(keep - 1).Query();
+  if (!r.Next()) return 0;  // no more than `keep` runs
+  return s_.Prepare("DELETE FROM workflow_runs WHERE repo_id = ? AND seq < ? "
+                    "AND status IN ('completed', 'failed', 'cancelled')")
+      .Bind(repo_id).Bind(r.Int64(1)).Exec();
+}
+
+void RunStore::BeatRunner(const domain::RunnerInfo& r, int64_t forget_before) {
+  s_.Prepare("INSERT INTO runners (id, host, started_at, last_seen_at, capacity, busy) VALUES (?, ?, ?, ?, ?, ?) "
+             "ON DUPLICATE KEY UPDATE last_seen_at = VALUES(last_seen_at), capacity = VALUES(capacity), "
+             "busy = VALUES(busy)")
+      .Bind(r.id).Bind(r.host).Bind(r.started_at).Bind(r.last_seen_at).Bind(r.capacity).Bind(r.busy).Exec();
+  s_.Prepare("DELETE FROM runners WHERE last_seen_at < ?").Bind(forget_before).Exec();
+}
+
+void RunStore::RemoveRunner(const std::string& id) {
+  s_.Prepare("DELETE FROM runners WHERE id = ?").Bind(id).Exec();
+}
+
+std::vector<domain::RunnerInfo> RunStore::Runners() {
+  db::Rows r = s_.Prepare("SELECT id, host, started_at, last_seen_at, capacity, busy FROM runners ORDER BY started_at, id")
+                   .Query();
+  std::vector<domain::RunnerInfo> out;
+  while (r.Next())
+    out.push_back({r.String(1), r.String(2), r.Int64(3), r.Int64(4), static_cast<int>(r.Int64(5)),
+                   static_cast<int>(r.Int64(6))});
+  return out;
+}
+
+namespace {
+// The repositories of a scope, as a condition on workflow_runs r (two parameters unless all).
+std::string ScopeWhere(const domain::RepoScope& scope) {
+  if (scope.all) return " ";
+  return " WHERE r.repo_id IN (SELECT id FROM repos WHERE owner_token_id = ? "
+         "OR id IN (SELECT repo_id FROM collaborators WHERE username = ?)) ";
+}
+}  // namespace
+
+std::vector<std::pair<RunStatus, int64_t>> RunStore::CountByStatus(const domain::RepoScope& scope) {
+  db::Stmt st = s_.Prepare("SELECT r.status, COUNT(*) FROM workflow_runs r" + ScopeWhere(scope) + "GROUP BY r.status");
+  if (!scope.all) st.Bind(scope.owner_token_id).Bind(scope.username);
+  db::Rows r = st.Query();
+  std::vector<std::pair<RunStatus, int64_t>> out;
+  while (r.Next())
+    if (auto s = domain::ParseRunStatus(r.String(1))) out.emplace_back(*s, r.Int64(2));
+  return out;
+}
+
+std::vector<Run> RunStore::Recent(const domain::RepoScope& scope, int limit) {
+  db::Stmt st = s_.Prepare(std::string(kSelect) + ScopeWhere(scope) + "ORDER BY r.seq DESC LIMIT ?");
+  if (!scope.all) st.Bind(scope.owner_token_id).Bind(scope.username);
+  st.Bind(limit);
+  return All(st.Query());
+}
+
 void RunStore::Heartbeat(const std::string& runner_id, int64_t now) {
   s_.Prepare("UPDATE workflow_runs SET heartbeat_at = ? WHERE runner_id = ? AND status = 'running'")
       .Bind(now).Bind(runner_id).Exec();

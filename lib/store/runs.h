@@ -75,6 +75,17 @@ class RunStore {
   int CancelAllOf(int64_t repo_id, int64_t now);
   /// Whether a run of the repository is running.
   bool HasRunning(int64_t repo_id);
+  /// Deletes the repository's finished runs (and their steps) older than its `keep` newest runs.
+  /// Returns how many went.
+  int PruneFinished(int64_t repo_id, int keep);
+  /// Upserts the runner's row (its heartbeat) and drops runners unseen since `forget_before`.
+  void BeatRunner(const domain::RunnerInfo& runner, int64_t forget_before);
+  void RemoveRunner(const std::string& id);
+  std::vector<domain::RunnerInfo> Runners();
+  /// Runs by status over the repositories of `scope`.
+  std::vector<std::pair<domain::RunStatus, int64_t>> CountByStatus(const domain::RepoScope& scope);
+  /// The `limit` newest runs of the repositories of `scope`, without steps.
+  std::vector<domain::Run> Recent(const domain::RepoScope& scope, int limit);
   /// heartbeat_at = now for every run `runner_id` is running.
   void Heartbeat(const std::string& runner_id, int64_t now);
   /// Running runs whose heartbeat is older than `before` (their runner died).

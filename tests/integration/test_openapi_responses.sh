@@ -114,6 +114,7 @@ kod_git -C "$KOD_TEST_DIR/clone" commit -q -m slow
 kod_git -C "$KOD_TEST_DIR/clone" push -q origin HEAD:slow 2>/dev/null
 expect_status POST /repos/doc-repo/workflows 202 "${J[@]}" -d '{"branch":"slow","files":["slow.toml"]}'
 expect_status POST "/repos/doc-repo/workflows/$(json_field id)/cancel" 202 "${J[@]}"
+expect_status GET /workflows/status 200
 expect_status GET /repos/doc-repo/workflows 200
 expect_status GET '/repos/doc-repo/workflows?limit=1' 200
 expect_status GET '/repos/doc-repo/workflows?limit=0' 400

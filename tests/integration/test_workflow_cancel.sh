@@ -8,7 +8,9 @@
 #   4. re-run: 202 {"id","status":"queued"}, a new run of the same commit with trigger "rerun" and
 #      rerunOf, which completes; resources of a CPU- and memory-hungry step are reported;
 #   5. deleting a repository whose step is running: the delete answers 204, nothing of the step
-#      is left, a later step never started, and the runner logged no database error (1452).
+#      is left, a later step never started, and the runner logged no database error (1452);
+#   6. GET /workflows/status: counts, recent runs without outputs and the runner's liveness for
+#      an admin; a linked token seeing no repository gets zeros and no runners.
 # Each check prints "ok: NAME" or "FAIL NAME: reason"; the last line is "N passed, M failed".
 # shellcheck disable=SC2016 # single-quoted shell text is meant literally
 set -euo pipefail
@@ -122,6 +124,32 @@ check delete.later-step-never-ran test ! -e "/tmp/kod-later-ran.$U" "a step of t
 check delete.no-1452 bash -c "! grep -q 1452 '$KOD_TEST_DIR/log/kod-runner.log'" \
   "the runner logged: $(grep 1452 "$KOD_TEST_DIR/log/kod-runner.log" | head -2)"
 expect_status GET /repos/gone 404
+
+# ---------------------------------------------------------------------------------------------
+# 6. The status board.
+expect_status GET /workflows/status 200
+verdict=$(python3 - "$KOD_LAST_BODY_FILE" <<'EOF'
+import json, sys, time
+v = json.load(open(sys.argv[1]))
+problems = []
+if v["summary"]["cancelled"] < 4: problems.append("summary %s" % v["summary"])
+if not 1 <= len(v["recent"]) <= 10: problems.append("%d recent runs" % len(v["recent"]))
+if any(s.get("output") for r in v["recent"] for s in (r.get("result") or {}).get("steps") or []):
+    problems.append("recent runs carry outputs")
+rs = v.get("runners") or []
+now = time.time() * 1000
+if len(rs) != 1 or rs[0]["capacity"] < 1 or now - rs[0]["lastSeenAt"] > 10000: problems.append("runners %s" % rs)
+print("ok" if not problems else "; ".join(problems))
+EOF
+)
+check status.admin-view test "$verdict" = ok "$verdict"
+expect_status POST /repos 201 "${J[@]}" -d '{"name":"watched"}'  # a repository without runs
+expect_status POST /repos/watched/collaborators 201 "${J[@]}" -d '{"username":"watcher"}'
+expect_status POST /tokens 201 "${J[@]}" -d '{"name":"watcher","permissions":["workflow:read"],"username":"watcher"}'
+WATCHER=$(json_field token)
+expect_status GET /workflows/status 200 -H "Authorization: Bearer $WATCHER"
+verdict=$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print("ok" if "runners" not in v and sum(v["summary"].values()) == 0 and not v["recent"] else v)' "$KOD_LAST_BODY_FILE")
+check status.scoped-view test "$verdict" = ok "a token that sees no repository got: $verdict"
 
 summary
 ((FAILED == 0))

@@ -27,6 +27,7 @@ class RunStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(OneUnstorableBranchLeavesTheOthersTheirRuns);
   CPPUNIT_TEST(StepOutputAppendsAreIdempotentByOffset);
   CPPUNIT_TEST(OutputsAreReadAsTailsOnWholeSequences);
+  CPPUNIT_TEST(RetentionPrunesOnlyOldFinishedRuns);
   CPPUNIT_TEST_SUITE_END();
 
   std::unique_ptr<test::StoreWorld> w_;
@@ -217,6 +218,31 @@ git rev-parse HEAD > ../sha
     auto whole = runs.Find(run->repo_id, run->id);
     CPPUNIT_ASSERT_EQUAL(s.output, whole->steps[0].output);
     CPPUNIT_ASSERT(!whole->steps[0].output_truncated);
+  }
+
+  // runner.keep_runs: the newest `keep` runs stay, older finished ones go with their steps;
+  // queued and running ones are never pruned; other repositories are untouched.
+  void RetentionPrunesOnlyOldFinishedRuns() {
+    const int64_t a = Repo("kept"), b = Repo("other");
+    store::RunStore runs(w_->db);
+    std::vector<domain::Run> made;
+    for (int i = 0; i < 5; ++i) made.push_back(Queue(a));
+    Queue(b);
+    for (int i = 1; i < 5; ++i) CPPUNIT_ASSERT(runs.CancelQueued(made[i].seq, NowMs()));
+    domain::StepResult s;
+    s.name = "x";
+    runs.AppendStep(made[1].seq, s);
+    // made[0] stays queued; made[1..4] finished. Keep 2: made[3], made[4] stay, made[1..2] go.
+    CPPUNIT_ASSERT_EQUAL(2, runs.PruneFinished(a, 2));
+    CPPUNIT_ASSERT(runs.FindBySeq(made[0].seq).has_value());
+    CPPUNIT_ASSERT(!runs.FindBySeq(made[1].seq).has_value());
+    CPPUNIT_ASSERT(!runs.FindBySeq(made[2].seq).has_value());
+    CPPUNIT_ASSERT(runs.FindBySeq(made[3].seq).has_value());
+    CPPUNIT_ASSERT_EQUAL(int64_t{1}, runs.Count(b));
+    db::Rows r = w_->db.Prepare("SELECT COUNT(*) FROM workflow_steps WHERE run_seq = ?").Bind(made[1].seq).Query();
+    r.Next();
+    CPPUNIT_ASSERT_EQUAL(int64_t{0}, r.Int64(1));
+    CPPUNIT_ASSERT_EQUAL(0, runs.PruneFinished(a, 10));
   }
 };
 
