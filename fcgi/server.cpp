@@ -22,10 +22,10 @@
 #include "fcgi/http.h"
 #include "fcgi/log_follow.h"
 #include "fcgi/router.h"
+#include "lib/cache/cache.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/crypto/secret_box.h"
-#include "lib/service/cache.h"
 #include "lib/service/env.h"
 #include "lib/service/repos.h"
 #include "lib/service/secrets.h"
@@ -192,8 +192,8 @@ int OpenListenSocket(const Config& config, std::string& error) {
 }
 
 int RunMaster(int listen_fd, WorkerSetup setup, const std::string& config_path, bool explicit_path) {
-  // Before any fork: the workers share the caches' invalidation epoch (lib/service/cache.h).
-  service::EnableMetadataCache(/*ttl_ms=*/1000);
+  // Before any fork: the workers share the caches' generations (lib/cache/cache.h).
+  cache::Enable();
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);

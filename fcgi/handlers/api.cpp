@@ -8,9 +8,7 @@
 #include "fcgi/handlers/handlers.h"
 #include "fcgi/paging.h"
 #include "fcgi/render.h"
-#include "lib/core/clock.h"
 #include "lib/core/limits.h"
-#include "lib/service/cache.h"
 #include "lib/service/repos.h"
 #include "lib/service/runs.h"
 #include "lib/service/secrets.h"
@@ -38,33 +36,6 @@ Result<std::string> RequiredString(Request& rq, const char* field, bool allow_em
   return **value;
 }
 
-// GET /repos rendered: the JSON array, and the size of the whole list when it is a page.
-struct RenderedList {
-  std::string body;
-  int64_t total = 0;
-};
-
-Result<RenderedList> RenderRepoList(Request& rq, const std::optional<domain::PageRequest>& page) {
-  std::vector<domain::Repo> repos;
-  RenderedList out;
-  if (page) {
-    auto paged = service::ListReposPage(rq.env(), rq.principal(), *page);
-    if (!paged.ok()) return paged.status();
-    repos = std::move(paged->items);
-    out.total = paged->total;
-  } else {
-    auto all = service::ListRepos(rq.env(), rq.principal());
-    if (!all.ok()) return all.status();
-    repos = std::move(*all);
-  }
-  Json::Value arr(Json::arrayValue);
-  for (const auto& r : repos) arr.append(RepoJson(rq.env().config, r));
-  Response scratch;
-  scratch.Json(200, arr);
-  out.body = std::move(scratch.body);
-  return out;
-}
-
 // PATCH /repos/:name: {"name"?: string, "defaultBranch"?: string}.
 Result<service::RepoPatch> ParseRepoPatch(Request& rq) {
   auto body = ObjectBody(rq);
@@ -84,15 +55,8 @@ Result<service::RepoRef> Repo(Request& rq) { return service::ResolveRepo(rq.env(
 }  // namespace
 
 Status Health(Request& rq, Response& rs) {
-  // docs/api.md#health: cheap; the database check may be reused for up to 1 s.
-  constexpr int64_t kReuseMs = 1000;
-  static std::optional<int64_t> checked_at;
-  static bool healthy = false;
-  int64_t now = MonotonicMs();
-  if (!checked_at || now - *checked_at >= kReuseMs) {
-    healthy = service::DatabaseReachable(rq.env());
-    checked_at = now;
-  }
+  // docs/api.md#health: cheap; the database check may be reused for up to 1 s (the service does).
+  const bool healthy = service::DatabaseReachable(rq.env());
   // Both answers are constant: rendered once per worker, not per request (bench/api).
   static const std::string kOk = [] {
     Response r;
@@ -192,23 +156,18 @@ Status DeleteToken(Request& rq, Response& rs) {
 Status ListRepos(Request& rq, Response& rs) {
   auto page = ParsePageRequest(rq);
   if (!page.ok()) return page.status();
-  // The rendered list (or page, with its total) is cached per visibility (lib/service/cache.h):
-  // building 100 JSON objects dominated this route (bench/api).
-  static service::EpochCache<RenderedList> rendered(1000);
-  std::string key = service::RepoListKey(rq.principal());
-  if (*page) key += "|" + std::to_string((*page)->page) + "|" + std::to_string((*page)->per_page);
-  RenderedList list;
-  if (const RenderedList* hit = rendered.Get(key)) {
-    list = *hit;
-  } else {
-    const uint64_t epoch = service::MetadataEpoch();
-    auto fresh = RenderRepoList(rq, *page);
-    if (!fresh.ok()) return fresh.status();
-    list = std::move(*fresh);
-    rendered.Put(key, list, epoch);
-  }
-  rs.RawJson(200, std::move(list.body));
-  if (*page) AddPageHeaders(rq, rs, **page, list.total);
+  // The service keeps the rendered body per visibility and page (lib/cache/cache.h).
+  const Config& config = rq.env().config;
+  auto list = service::RenderedRepoList(rq.env(), rq.principal(), *page, [&](const std::vector<domain::Repo>& repos) {
+    Json::Value arr(Json::arrayValue);
+    for (const auto& r : repos) arr.append(RepoJson(config, r));
+    Response rendered;
+    rendered.Json(200, arr);
+    return std::move(rendered.body);
+  });
+  if (!list.ok()) return list.status();
+  rs.RawJson(200, std::move(list->body));
+  if (*page) AddPageHeaders(rq, rs, **page, list->total);
   return Status::Ok();
 }
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <map>
 #include <mutex>
 
+#include "lib/cache/cache.h"
 #include "lib/core/log.h"
 #include "lib/git/libgit2.h"
 
@@ -173,15 +173,16 @@ namespace {
 // Opened repositories kept for Summarize, the per-request read of GET /repos/:name: opening
 // costs more than reading refs (bench/api). An entry is used only while the directory is the
 // same one (device and inode), so a deleted and re-created repository is opened afresh; refs and
-// HEAD are re-read from disk by libgit2 on every call.
+// HEAD are re-read from disk by libgit2 on every call. cache::kOpenedRepositories; g_open_mu
+// guards it (libgit2 calls may come from several threads).
 struct OpenRepo {
   GitRepo repo;
   dev_t dev = 0;
   ino_t ino = 0;
 };
 std::mutex g_open_mu;
-std::map<std::string, OpenRepo>& OpenRepos() {
-  static std::map<std::string, OpenRepo> m;
+cache::Map<OpenRepo>& OpenRepos() {
+  static cache::Map<OpenRepo> m(cache::kOpenedRepositories);
   return m;
 }
 
@@ -191,18 +192,17 @@ Result<BranchSummary> Summarize(const std::string& repo_path) {
   struct stat st {};
   if (::stat(repo_path.c_str(), &st) != 0) {
     std::lock_guard<std::mutex> lock(g_open_mu);
-    OpenRepos().erase(repo_path);
+    OpenRepos().Erase(repo_path);
     return NotFound("Repository not found");
   }
   std::lock_guard<std::mutex> lock(g_open_mu);
-  auto it = OpenRepos().find(repo_path);
-  if (it == OpenRepos().end() || it->second.dev != st.st_dev || it->second.ino != st.st_ino) {
+  const OpenRepo* open = OpenRepos().Get(repo_path);
+  if (open == nullptr || open->dev != st.st_dev || open->ino != st.st_ino) {
     auto repo = OpenBare(repo_path);
     if (!repo) return repo.status();
-    if (OpenRepos().size() >= 64) OpenRepos().clear();
-    it = OpenRepos().insert_or_assign(repo_path, OpenRepo{std::move(*repo), st.st_dev, st.st_ino}).first;
+    open = OpenRepos().Put(repo_path, OpenRepo{std::move(*repo), st.st_dev, st.st_ino}, /*generation=*/0);
   }
-  git_repository* repo = it->second.repo.get();
+  git_repository* repo = open->repo.get();
   auto branches = BranchesOf(repo);
   if (!branches) return branches.status();
   auto head = HeadBranchOf(repo, repo_path);

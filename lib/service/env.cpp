@@ -1,5 +1,6 @@
 #include "lib/service/env.h"
 
+#include "lib/cache/cache.h"
 #include "lib/db/db.h"
 #include "lib/db/migrate.h"
 
@@ -10,7 +11,13 @@ OwnedEnv::OwnedEnv(const Config& config, const crypto::SecretKey* key)
 
 OwnedEnv::~OwnedEnv() = default;
 
-bool DatabaseReachable(Env& env) { return env.db.Ping(); }
+bool DatabaseReachable(Env& env) {
+  static cache::Timed<bool> checked(cache::kDatabaseHealth);
+  if (const bool* reachable = checked.Get()) return *reachable;
+  const bool reachable = env.db.Ping();
+  checked.Put(reachable);
+  return reachable;
+}
 
 Status PrepareDatabase(Env& env, int wait_s) { return db::WaitAndMigrate(env.db, wait_s); }
 

@@ -41,7 +41,7 @@ class OwnedEnv {
 };
 
 /// True when the database answers a trivial query (reconnecting if needed). Never throws.
-/// For health checks.
+/// For health checks, which may reuse an answer up to 1 s old: so does this (cache::kDatabaseHealth).
 bool DatabaseReachable(Env& env);
 
 /// Process start-up: waits up to `wait_s` seconds for the database to answer, then brings the

@@ -10,12 +10,12 @@
 #include <filesystem>
 #include <functional>
 
+#include "lib/cache/cache.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/names.h"
 #include "lib/crypto/random.h"
 #include "lib/git/repository.h"
-#include "lib/service/cache.h"
 #include "lib/service/runs.h"
 #include "lib/store/repos.h"
 #include "lib/store/runs.h"
@@ -40,16 +40,23 @@ int RenameNoReplace(const std::string& from, const std::string& to) {
 
 Status Fault() { return g_fault_between_db_and_disk ? g_fault_between_db_and_disk() : Status::Ok(); }
 
-// name → the repository row and its collaborators (lib/service/cache.h).
+// name → the repository row and its collaborators, or nullopt for "no such repository"
+// (lib/cache/cache.h).
 using Found = std::pair<domain::Repo, std::vector<std::string>>;
-EpochCache<std::optional<Found>>& RepoCache() {
-  static EpochCache<std::optional<Found>> cache;
+cache::Map<std::optional<Found>>& RepoCache() {
+  static cache::Map<std::optional<Found>> cache(cache::kReposByName);
   return cache;
 }
 
-// Marks the metadata changed when `s` is Ok (the change committed), and passes `s` on.
+// visibility (RepoListKey) and page → GET /repos' rendered body (lib/cache/cache.h).
+cache::Map<RenderedRepos>& RenderedListCache() {
+  static cache::Map<RenderedRepos> cache(cache::kRenderedRepoLists);
+  return cache;
+}
+
+// Marks repositories changed when `s` is Ok (the change committed), and passes `s` on.
 Status Changed(Status s) {
-  if (s.ok()) MetadataChanged();
+  if (s.ok()) cache::Changed(cache::Scope::kRepos);
   return s;
 }
 
@@ -156,13 +163,13 @@ Result<RepoRef> ResolveRepo(Env& env, const auth::Principal& who, const std::str
   if (const auto* cached = RepoCache().Get(name)) {
     found = *cached;
   } else {
-    const uint64_t epoch = MetadataEpoch();
+    const uint64_t generation = cache::Generation(cache::Scope::kRepos);
     Status s = env.db.Run([&] {
       found = store::RepoStore(env.db).FindByNameWithCollaborators(name);
       return Status::Ok();
     });
     if (!s.ok()) return s;
-    RepoCache().Put(name, found, epoch);
+    RepoCache().Put(name, found, generation);
   }
   if (!found) return NotFound(kRepoNotFound);
   RepoRef ref;
@@ -216,13 +223,18 @@ Result<domain::Repo> CreateRepo(Env& env, const auth::Principal& who, const std:
     fs::remove_all(path, ec);  // ours: RENAME_NOREPLACE put it there, and no row claims it
     return s;
   }
-  MetadataChanged();
+  cache::Changed(cache::Scope::kRepos);
   return repo;
 }
 
+namespace {
+
+// Principals with the same key see the same ListRepos.
 std::string RepoListKey(const auth::Principal& who) {
   return who.username && !who.IsAdmin() ? who.token_id + "/" + *who.username : "*";
 }
+
+}  // namespace
 
 Result<std::vector<domain::Repo>> ListRepos(Env& env, const auth::Principal& who) {
   return env.db.Get<std::vector<domain::Repo>>([&]() -> Result<std::vector<domain::Repo>> {
@@ -246,6 +258,27 @@ Result<domain::Page<domain::Repo>> ListReposPage(Env& env, const auth::Principal
     }
     return out;
   });
+}
+
+Result<RenderedRepos> RenderedRepoList(Env& env, const auth::Principal& who,
+                                       const std::optional<domain::PageRequest>& page, const RepoListRenderer& render) {
+  std::string key = RepoListKey(who);
+  if (page) key += "|" + std::to_string(page->page) + "|" + std::to_string(page->per_page);
+  if (const RenderedRepos* hit = RenderedListCache().Get(key)) return *hit;
+  const uint64_t generation = cache::Generation(cache::Scope::kRepos);
+  RenderedRepos out;
+  if (page) {
+    auto paged = ListReposPage(env, who, *page);
+    if (!paged.ok()) return paged.status();
+    out.total = paged->total;
+    out.body = render(paged->items);
+  } else {
+    auto all = ListRepos(env, who);
+    if (!all.ok()) return all.status();
+    out.body = render(*all);
+  }
+  RenderedListCache().Put(key, out, generation);
+  return out;
 }
 
 Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref) {
@@ -330,7 +363,7 @@ Result<domain::Repo> RenameRepo(Env& env, const RepoRef& ref, const Result<std::
       [&](const std::optional<domain::Repo>& row) { return row && row->name == new_name; });
   if (!s.ok()) return s;
   out.name = new_name;
-  MetadataChanged();
+  cache::Changed(cache::Scope::kRepos);
   return out;
 }
 
@@ -386,7 +419,7 @@ Status DeleteRepo(Env& env, const RepoRef& ref) {
       },
       [](const std::optional<domain::Repo>& row) { return !row; });
   if (!s.ok()) return s;
-  MetadataChanged();
+  cache::Changed(cache::Scope::kRepos);
   if (moved) fs::remove_all(trash, ec);
   fs::remove(LockPath(env.config, ref.repo.id), ec);  // ids are never reused
   return Status::Ok();

@@ -2,6 +2,7 @@
 // the bare repositories on disk change together or not at all.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,8 +48,20 @@ Result<domain::Repo> CreateRepo(Env& env, const auth::Principal& who, const std:
 Result<std::vector<domain::Repo>> ListRepos(Env& env, const auth::Principal& who);
 /// One page of ListRepos (same order), with the number of all repositories visible to `who`.
 Result<domain::Page<domain::Repo>> ListReposPage(Env& env, const auth::Principal& who, const domain::PageRequest& page);
-/// Principals with the same key see the same ListRepos (for caching its rendering).
-std::string RepoListKey(const auth::Principal& who);
+
+/// A repository list rendered into a response body, and (for a page) how many repositories
+/// `who` sees in all.
+struct RenderedRepos {
+  std::string body;
+  int64_t total = 0;
+};
+/// Renders repositories into a response body (the transport's format).
+using RepoListRenderer = std::function<std::string(const std::vector<domain::Repo>&)>;
+/// GET /repos' body for `who`: ListRepos (or one page of it, ListReposPage) rendered by `render`,
+/// kept per visibility and page in cache::kRenderedRepoLists (building a long list dominated the
+/// route). Errors: those of ListRepos/ListReposPage.
+Result<RenderedRepos> RenderedRepoList(Env& env, const auth::Principal& who,
+                                       const std::optional<domain::PageRequest>& page, const RepoListRenderer& render);
 
 /// Branches and HEAD read with libgit2 (docs/api.md#repositories), collaborators as resolved.
 Result<domain::RepoDetails> GetRepoDetails(Env& env, const RepoRef& ref);

@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "lib/cache/cache.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/limits.h"
@@ -11,7 +12,6 @@
 #include "lib/core/utf8.h"
 #include "lib/crypto/digest.h"
 #include "lib/crypto/random.h"
-#include "lib/service/cache.h"
 #include "lib/store/repos.h"
 #include "lib/store/tokens.h"
 
@@ -31,13 +31,13 @@ auth::Principal ToPrincipal(const domain::Token& t) {
   return p;
 }
 
-EpochCache<domain::Token>& AuthCache() {  // token hash → token
-  static EpochCache<domain::Token> cache;
+cache::Map<domain::Token>& AuthCache() {  // token hash → token (lib/cache/cache.h)
+  static cache::Map<domain::Token> cache(cache::kTokensByHash);
   return cache;
 }
 
-EpochCache<std::vector<domain::Token>>& TokenListCache() {
-  static EpochCache<std::vector<domain::Token>> cache(1);
+cache::Map<std::vector<domain::Token>>& TokenListCache() {
+  static cache::Map<std::vector<domain::Token>> cache(cache::kTokenList);
   return cache;
 }
 
@@ -56,7 +56,7 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
   const std::string hash = crypto::Sha256Hex(*value);
   store::TokenStore tokens(env.db);
   std::optional<domain::Token> found;
-  const uint64_t epoch = MetadataEpoch();
+  const uint64_t generation = cache::Generation(cache::Scope::kTokens);
   if (const domain::Token* cached = AuthCache().Get(hash)) found = *cached;
   if (!found) {
     std::optional<store::HashedToken> row;
@@ -68,7 +68,7 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
     // The index found the row; the stored hash is still compared in constant time (docs/api.md#authentication).
     if (!row || !crypto::ConstantTimeEquals(row->hash, hash)) return Unauthenticated();
     found = std::move(row->token);
-    AuthCache().Put(hash, *found, epoch);
+    AuthCache().Put(hash, *found, generation);
   }
   const int64_t now = NowMs();
   if (found->expires_at && *found->expires_at <= now) {
@@ -76,18 +76,19 @@ Result<auth::Principal> Authenticate(Env& env, std::string_view authorization) {
           tokens.DeleteExpired(now);
           return Status::Ok();
         }).ok())
-      MetadataChanged();
+      cache::Changed(cache::Scope::kTokens);
     return Unauthenticated();
   }
   int64_t& touched = LastTouched()[found->id];
   if (found->last_used_at) touched = std::max(touched, *found->last_used_at);
   if (now - touched >= kLastUsedIntervalMs) {
     touched = now;
-    if (env.db.Run([&] {
-          tokens.TouchLastUsed(found->id, now, kLastUsedIntervalMs);
-          return Status::Ok();
-        }).ok())
-      MetadataChanged();  // GET /tokens shows lastUsedAt
+    // Invalidates nothing: GET /tokens shows it within cache::kTokenListMaxAgeMs. (It used to
+    // flush every cache of the host, once a minute per token and worker.)
+    (void)env.db.Run([&] {
+      tokens.TouchLastUsed(found->id, now, kLastUsedIntervalMs);
+      return Status::Ok();
+    });
     if (LastTouched().size() > kMaxTouchedTokens) LastTouched().clear();
   }
   return ToPrincipal(*found);
@@ -124,7 +125,7 @@ Result<CreatedToken> CreateToken(Env& env, const NewToken& req) {
     return Internal("could not allocate a token id");
   });
   if (!s.ok()) return s;
-  MetadataChanged();
+  cache::Changed(cache::Scope::kTokens);
   return out;
 }
 
@@ -136,10 +137,10 @@ Result<std::vector<domain::Token>> ListTokens(Env& env) {
       if (!t.expires_at || *t.expires_at > now) live.push_back(t);
     return live;
   }
-  const uint64_t epoch = MetadataEpoch();
+  const uint64_t generation = cache::Generation(cache::Scope::kTokens);
   auto list = env.db.Get<std::vector<domain::Token>>(
       [&]() -> Result<std::vector<domain::Token>> { return store::TokenStore(env.db).List(now); });
-  if (list.ok()) TokenListCache().Put("all", *list, epoch);
+  if (list.ok()) TokenListCache().Put("all", *list, generation);
   return list;
 }
 
@@ -158,7 +159,7 @@ Status DeleteToken(Env& env, const auth::Principal& who, const std::string& id) 
   Status s = env.db.Run([&]() -> Status {
     return store::TokenStore(env.db).Delete(id) ? Status::Ok() : NotFound("Token not found");
   });
-  if (s.ok()) MetadataChanged();
+  if (s.ok()) cache::Changed(cache::Scope::kTokens);
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "lib/cache/cache.h"
 #include "lib/core/config.h"
 #include "lib/db/db.h"
 #include "lib/db/migrate.h"
@@ -45,6 +46,9 @@ struct StoreWorld {
     for (const char* t : {"jobs", "workflow_steps", "workflow_runs", "secrets", "collaborators", "repos", "tokens",
                           "secret_key_check"})
       db.ExecuteRaw(std::string("DELETE FROM ") + t);
+    // The rows went behind the caches' back (when a test turned them on).
+    cache::Changed(cache::Scope::kTokens);
+    cache::Changed(cache::Scope::kRepos);
   }
   ~StoreWorld() { std::system(("rm -rf " + config.repos_dir).c_str()); }
 };

@@ -7,7 +7,8 @@
 #include "lib/core/clock.h"
 #include "lib/crypto/digest.h"
 #include "lib/crypto/secret_box.h"
-#include "lib/service/cache.h"
+#include "lib/cache/cache.h"
+#include "lib/service/repos.h"
 #include "lib/service/secrets.h"
 #include "lib/service/tokens.h"
 #include "lib/store/repos.h"
@@ -24,6 +25,7 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(LastUsedIsWrittenAtMostOnceAMinute);
   CPPUNIT_TEST(BootstrapOnlyOnAnEmptyTable);
   CPPUNIT_TEST(CachedTokenFailsRightAfterAnotherProcessDeletesIt);
+  CPPUNIT_TEST(ALastUsedWriteKeepsOtherCaches);
   CPPUNIT_TEST(SecretUpsertKeepsCreatedAt);
   CPPUNIT_TEST(KeyCheckRefusesAnotherKey);
   CPPUNIT_TEST(SecretsSurviveARename);
@@ -87,7 +89,7 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
   }
 
   void CachedTokenFailsRightAfterAnotherProcessDeletesIt() {
-    service::EnableMetadataCache(60'000);  // a long TTL: only the shared epoch can invalidate
+    cache::Enable();
     service::NewToken req;
     req.name = "cached";
     auto created = service::CreateToken(w_->env, req);
@@ -107,6 +109,32 @@ class TokenSecretStoreTest : public CppUnit::TestFixture {
     auto after = service::Authenticate(w_->env, "Bearer " + created->value);
     CPPUNIT_ASSERT(!after.ok());
     CPPUNIT_ASSERT(after.status().code == Code::Unauthenticated);
+  }
+
+  // lastUsedAt is not a change of tokens or repositories: writing it must not flush the caches of
+  // every worker (it did, once a minute per token and worker). Seen failing before the fix: the
+  // repository inserted behind the cache's back was found after the write.
+  void ALastUsedWriteKeepsOtherCaches() {
+    cache::Enable();
+    service::NewToken req;
+    req.name = "user";
+    req.permissions = std::vector<std::string>{"admin"};
+    auto created = service::CreateToken(w_->env, req);
+    CPPUNIT_ASSERT(created.ok());
+    auth::Principal admin{"someadmin001", {auth::Permission::Admin}, std::nullopt};
+    auto before = service::ResolveRepo(w_->env, admin, "behind-the-back");
+    CPPUNIT_ASSERT(!before.ok() && before.status().code == Code::NotFound);  // cached as "no such repository"
+    // A row the cache knows nothing about: only a change of the repositories' scope may reveal it.
+    CPPUNIT_ASSERT(store::RepoStore(w_->db).Insert("behind-the-back", "someadmin001", NowMs()));
+    auto who = service::Authenticate(w_->env, "Bearer " + created->value);  // first use: writes lastUsedAt
+    CPPUNIT_ASSERT(who.ok());
+    db::Rows r = w_->db.Prepare("SELECT last_used_at FROM tokens WHERE id = ?").Bind(created->token.id).Query();
+    CPPUNIT_ASSERT(r.Next() && !r.IsNull(1));
+    auto after = service::ResolveRepo(w_->env, admin, "behind-the-back");
+    CPPUNIT_ASSERT_MESSAGE("the lastUsedAt write flushed the repository cache", !after.ok());
+    CPPUNIT_ASSERT(after.status().code == Code::NotFound);
+    cache::Changed(cache::Scope::kRepos);
+    CPPUNIT_ASSERT(service::ResolveRepo(w_->env, admin, "behind-the-back").ok());
   }
 
   void SecretUpsertKeepsCreatedAt() {
