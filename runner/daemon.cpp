@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
@@ -123,12 +124,152 @@ class Cancellations {
   std::set<std::string> ids_;
 };
 
+// One kod-runner: an executor pool fed by a claim loop, a heartbeat, and a stop path.
+class Daemon {
+ public:
+  Daemon(const Config& config, const crypto::SecretKey* key)
+      : config_(config), key_(key), self_(proc::NewInstanceId()), dispatcher_(config, key) {}
+
+  // The story: wake-up socket, executors, heartbeat, claims until SIGTERM, then the stop path.
+  void Run() {
+    wake_sock_ = wake::Bind(config_.wake_dir, "runner", wake_path_);
+    if (!wake_sock_) log::Warn("runner.wake_dir: cannot bind a wake socket in " + config_.wake_dir + "; polling only");
+    std::error_code ec;
+    std::filesystem::create_directories(config_.workspace_dir, ec);
+    // Step users (other uids) must pass through to their own run's directory, and see nothing else.
+    chmod(config_.workspace_dir.c_str(), 0711);
+    ReapAbandoned(dispatcher_.env(), self_);
+    log::Info("runner " + self_ + " ready (concurrency " + std::to_string(config_.runner_concurrency) + ")");
+    for (int i = 0; i < config_.runner_concurrency; ++i) executors_.emplace_back([this, i] { Executor(i); });
+    std::thread beat([this] { Heartbeat(); });
+    ClaimLoop();
+    Stop();
+    beat.join();
+    (void)service::RemoveRunner(dispatcher_.env(), self_);  // after the last heartbeat
+  }
+
+ private:
+  // A fixed pool of executors, each with its own database connection for its whole life (a
+  // connection per run cost several ms per run: bench/runner). Each slot has its own step user:
+  // concurrent runs never share a uid (/proc/<pid>/environ of one run's steps is unreadable to
+  // another's).
+  void Executor(int slot) {
+    service::OwnedEnv own(config_, key_);
+    RunContext ctx;
+    ctx.runner_id = self_;
+    if (config_.step_uid_base > 0) ctx.uid = ctx.gid = config_.step_uid_base + slot;
+    ctx.stopping = [] { return g_stop != 0; };
+    ctx.cancelled = [this](const std::string& id) { return cancels_.Has(id); };
+    while (true) {
+      domain::Run run;
+      {
+        std::unique_lock<std::mutex> lock(queue_mu_);
+        queue_cv_.wait(lock, [&] { return !queue_.empty() || g_stop; });
+        if (queue_.empty()) return;
+        run = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      ExecuteRun(own.env(), run, ctx);
+      cancels_.Forget(run.id);
+      --busy_;
+      if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);  // a slot is free
+    }
+  }
+
+  // Heartbeat (runs and the runner's liveness row), cancels in case a wake-up was lost, and the
+  // reaper of other runners' abandoned runs: its own connection (a Session is not thread-safe).
+  void Heartbeat() {
+    service::OwnedEnv hb(config_, key_);
+    int64_t last_reap = 0;
+    domain::RunnerInfo me{self_, self_.substr(0, self_.find('/')), NowMs(), 0, config_.runner_concurrency, 0};
+    while (!g_stop) {
+      (void)service::Heartbeat(hb.env(), self_);
+      me.busy = busy_.load();
+      (void)service::BeatRunner(hb.env(), me);
+      if (me.busy > 0) cancels_.Refresh(hb.env(), self_);
+      if (MonotonicMs() - last_reap > kReapIntervalMs) {
+        ReapAbandoned(hb.env(), self_);
+        last_reap = MonotonicMs();
+      }
+      for (int i = 0; i < kHeartbeatMs / kSleepSliceMs && !g_stop; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(kSleepSliceMs));
+    }
+  }
+
+  // Claims while a slot is free; then sleeps until a wake-up (a new run, a cancel, a free slot)
+  // or the polling fallback.
+  void ClaimLoop() {
+    while (!g_stop) {
+      if (ClaimWhileFree()) continue;
+      const int wake_fd = wake_sock_.get();
+      pollfd fds[2] = {{g_wake_pipe[0], POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      poll(fds, wake_fd >= 0 ? 2 : 1, kPollFallbackMs);
+      char buf[64];
+      while (read(g_wake_pipe[0], buf, sizeof buf) > 0) {
+      }
+      if (wake_fd >= 0) wake::Drain(wake_fd);
+      // A wake-up also says "a cancel was asked": one query, only when woken with runs going.
+      if (wake_fd >= 0 && (fds[1].revents & POLLIN) != 0 && busy_.load() > 0) cancels_.Refresh(dispatcher_.env(), self_);
+    }
+  }
+
+  // Claims runs into the executors' queue while fewer than runner.concurrency run. True if any.
+  bool ClaimWhileFree() {
+    bool claimed_any = false;
+    while (!g_stop && busy_.load() < config_.runner_concurrency) {
+      auto claimed = service::ClaimNextRun(dispatcher_.env(), self_);
+      if (!claimed.ok() || !*claimed) break;
+      std::optional<domain::Run>& run = *claimed;
+      claimed_any = true;
+      ++busy_;
+      log::Info("run " + run->id + " claimed (" + run->repo_name + " " + run->branch + ")");
+      {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        queue_.push_back(std::move(*run));
+      }
+      queue_cv_.notify_one();
+    }
+    return claimed_any;
+  }
+
+  // SIGTERM: nothing new; running steps are killed first (executors then record the interrupted
+  // step and start no other), then what is still running is failed with a step that says why.
+  void Stop() {
+    log::Info("stopping: killing running steps");
+    queue_cv_.notify_all();
+    for (int round = 0; round < 2; ++round) KillDescendants();
+    for (int i = 0; i < kStopWaitMs / kSleepSliceMs && busy_.load() > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(kSleepSliceMs));
+    if (auto mine = service::RunningRunsOf(dispatcher_.env(), self_); mine.ok()) {
+      for (const domain::Run& r : *mine) {
+        (void)service::FailAbandonedRun(dispatcher_.env(), r, "Runner stopped",
+                                        "The runner was stopped (SIGTERM) while this run was executing", NowMs(),
+                                        std::nullopt);
+        RemoveWorkspace(config_, r.id);
+      }
+    }
+    if (wake_sock_) unlink(wake_path_.c_str());
+    for (int round = 0; round < 2; ++round) KillDescendants();
+    for (std::thread& t : executors_) t.detach();  // blocked in a step of a killed tree at worst
+  }
+
+  const Config& config_;
+  const crypto::SecretKey* key_;
+  const std::string self_;  // its instance id in workflow_runs.runner_id ("<host>/<pid>/<nonce>")
+  service::OwnedEnv dispatcher_;
+  UniqueFd wake_sock_;
+  std::string wake_path_;
+  std::atomic<int> busy_{0};  // claimed runs not finished yet
+  Cancellations cancels_;
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<domain::Run> queue_;
+  std::vector<std::thread> executors_;
+};
+
 }  // namespace
 
 int RunDaemon(const Config& config, const crypto::SecretKey* key) {
-  // Its identity in workflow_runs.runner_id: the pid in it lets a runner on the same host tell at
-  // once that another runner's process is gone.
-  const std::string self = proc::NewInstanceId();
   if (pipe2(g_wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
   struct sigaction sa{};
   sa.sa_handler = OnTerm;
@@ -138,122 +279,9 @@ int RunDaemon(const Config& config, const crypto::SecretKey* key) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGCHLD, SIG_DFL);
   signal(SIGHUP, SIG_IGN);  // nothing to reload: a HUP (e.g. a closed terminal) must not kill runs
-
-  // The socket API workers and kod-hook send wake-ups to (service::WakeRunners).
-  std::string wake_path;
-  UniqueFd wake_sock = wake::Bind(config.wake_dir, "runner", wake_path);
-  const int wake_fd = wake_sock.get();
-  if (wake_fd < 0) log::Warn("runner.wake_dir: cannot bind a wake socket in " + config.wake_dir + "; polling only");
-  std::error_code ec;
-  std::filesystem::create_directories(config.workspace_dir, ec);
-  // Step users (other uids) must pass through to their own run's directory, and see nothing else.
-  chmod(config.workspace_dir.c_str(), 0711);
-
-  service::OwnedEnv dispatcher(config, key);
-  ReapAbandoned(dispatcher.env(), self);
-  log::Info("runner " + self + " ready (concurrency " + std::to_string(config.runner_concurrency) + ")");
-
-  // A fixed pool of executors, each with its own database connection for its whole life
-  // (a connection per run cost several ms per run: bench/runner). `busy` counts claimed runs
-  // not yet finished; the dispatcher claims only while busy < concurrency.
-  std::atomic<int> busy{0};
-  Cancellations cancels;
-  std::mutex queue_mu;
-  std::condition_variable queue_cv;
-  std::deque<domain::Run> queue;
-  std::vector<std::thread> executors;
-  for (int i = 0; i < config.runner_concurrency; ++i)
-    executors.emplace_back([&, i] {
-      service::OwnedEnv own(config, key);
-      service::Env& env = own.env();
-      // Each slot has its own step user: concurrent runs never share a uid (/proc/<pid>/environ
-      // of one run's steps is unreadable to another's).
-      RunContext ctx;
-      ctx.runner_id = self;
-      if (config.step_uid_base > 0) ctx.uid = ctx.gid = config.step_uid_base + i;
-      ctx.stopping = [] { return g_stop != 0; };
-      ctx.cancelled = [&](const std::string& id) { return cancels.Has(id); };
-      while (true) {
-        domain::Run run;
-        {
-          std::unique_lock<std::mutex> lock(queue_mu);
-          queue_cv.wait(lock, [&] { return !queue.empty() || g_stop; });
-          if (queue.empty()) return;
-          run = std::move(queue.front());
-          queue.pop_front();
-        }
-        ExecuteRun(env, run, ctx);
-        cancels.Forget(run.id);
-        --busy;
-        if (g_wake_pipe[1] >= 0) (void)!write(g_wake_pipe[1], "x", 1);  // a slot is free
-      }
-    });
-
-  // Heartbeat and reaper: its own connection (a Session is not thread-safe).
-  std::thread beat([&] {
-    service::OwnedEnv hb(config, key);
-    int64_t last_reap = 0;
-    domain::RunnerInfo me{self, self.substr(0, self.find('/')), NowMs(), 0, config.runner_concurrency, 0};
-    while (!g_stop) {
-      (void)service::Heartbeat(hb.env(), self);
-      me.busy = busy.load();
-      (void)service::BeatRunner(hb.env(), me);  // its liveness for GET /workflows/status
-      if (busy.load() > 0) cancels.Refresh(hb.env(), self);  // in case a wake-up was lost
-      if (MonotonicMs() - last_reap > kReapIntervalMs) {
-        ReapAbandoned(hb.env(), self);
-        last_reap = MonotonicMs();
-      }
-      for (int i = 0; i < kHeartbeatMs / kSleepSliceMs && !g_stop; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(kSleepSliceMs));
-    }
-  });
-
-  while (!g_stop) {
-    bool claimed_any = false;
-    while (!g_stop && busy.load() < config.runner_concurrency) {
-      auto claimed = service::ClaimNextRun(dispatcher.env(), self);
-      if (!claimed.ok() || !*claimed) break;
-      std::optional<domain::Run>& run = *claimed;
-      claimed_any = true;
-      ++busy;
-      log::Info("run " + run->id + " claimed (" + run->repo_name + " " + run->branch + ")");
-      {
-        std::lock_guard<std::mutex> lock(queue_mu);
-        queue.push_back(std::move(*run));
-      }
-      queue_cv.notify_one();
-    }
-    if (claimed_any) continue;
-    pollfd fds[2] = {{g_wake_pipe[0], POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    poll(fds, wake_fd >= 0 ? 2 : 1, kPollFallbackMs);
-    char buf[64];
-    while (read(g_wake_pipe[0], buf, sizeof buf) > 0) {
-    }
-    if (wake_fd >= 0) wake::Drain(wake_fd);
-    // A wake-up also says "a cancel was asked": one query, only when woken with runs going.
-    if (wake_fd >= 0 && (fds[1].revents & POLLIN) != 0 && busy.load() > 0) cancels.Refresh(dispatcher.env(), self);
-  }
-
-  // SIGTERM: nothing new; running steps are killed and their runs marked failed. The steps are
-  // killed first (executors then record the interrupted step and start no other), then what is
-  // still running is failed with a step that says why.
-  log::Info("stopping: killing running steps");
-  queue_cv.notify_all();
-  for (int round = 0; round < 2; ++round) KillDescendants();
-  for (int i = 0; i < kStopWaitMs / kSleepSliceMs && busy.load() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(kSleepSliceMs));
-  if (auto mine = service::RunningRunsOf(dispatcher.env(), self); mine.ok()) {
-    for (const domain::Run& r : *mine) {
-      (void)service::FailAbandonedRun(dispatcher.env(), r, "Runner stopped",
-                                      "The runner was stopped (SIGTERM) while this run was executing", NowMs(),
-                                      std::nullopt);
-      RemoveWorkspace(config, r.id);
-    }
-  }
-  if (wake_fd >= 0) unlink(wake_path.c_str());
-  for (int round = 0; round < 2; ++round) KillDescendants();
-  beat.join();
-  (void)service::RemoveRunner(dispatcher.env(), self);  // after the last heartbeat
+  // Never destroyed: executors may still sit in a killed step, and the process ends with _exit.
+  auto* daemon = new Daemon(config, key);
+  daemon->Run();
   _exit(0);
 }
 
