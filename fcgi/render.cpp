@@ -1,6 +1,7 @@
 #include "fcgi/render.h"
 
 #include "lib/service/repos.h"
+#include "lib/service/run_json.h"
 
 namespace kod::fcgi {
 namespace {
@@ -10,7 +11,6 @@ Json::Value Strings(const std::vector<std::string>& items) {
   return arr;
 }
 Json::Value Ms(int64_t v) { return Json::Value(static_cast<Json::Int64>(v)); }
-Json::Value Int(int64_t v) { return Json::Value(static_cast<Json::Int64>(v)); }
 }  // namespace
 
 Json::Value RepoJson(const Config& config, const domain::Repo& repo) {
@@ -42,47 +42,7 @@ Json::Value TokenJson(const domain::Token& t) {
   return v;
 }
 
-Json::Value RunJson(const domain::Run& run) {
-  Json::Value v(Json::objectValue);
-  v["id"] = run.id;
-  v["repoName"] = run.repo_name;
-  v["branch"] = run.branch;
-  v["commit"] = run.commit;
-  v["trigger"] = domain::RunTriggerName(run.trigger);
-  v["status"] = domain::RunStatusName(run.status);
-  v["createdAt"] = Ms(run.created_at);
-  if (run.started_at) v["startedAt"] = Ms(*run.started_at);
-  if (run.completed_at) v["completedAt"] = Ms(*run.completed_at);
-  if (run.rerun_of) v["rerunOf"] = *run.rerun_of;
-  if (domain::IsFinished(run.status) || !run.steps.empty()) {
-    Json::Value result(Json::objectValue);
-    if (run.success) result["success"] = *run.success;
-    if (run.duration_ms) result["duration"] = Ms(*run.duration_ms);
-    Json::Value steps(Json::arrayValue);
-    for (const domain::StepResult& s : run.steps) {
-      Json::Value step(Json::objectValue);
-      step["name"] = s.name;
-      step["success"] = s.success;
-      step["output"] = s.output;
-      step["duration"] = Ms(s.duration_ms);
-      if (s.error) step["error"] = *s.error;
-      if (s.skipped) step["skipped"] = true;
-      if (s.running) step["running"] = true;
-      if (s.output_truncated) step["outputTruncated"] = true;
-      if (s.resources) {
-        Json::Value res(Json::objectValue);
-        res["cpuMs"] = Int(s.resources->cpu_ms);
-        res["maxRssKb"] = Int(s.resources->max_rss_kb);
-        res["outputBytes"] = Int(s.resources->output_bytes);
-        step["resources"] = res;
-      }
-      steps.append(step);
-    }
-    result["steps"] = steps;
-    v["result"] = result;
-  }
-  return v;
-}
+Json::Value RunJson(const domain::Run& run) { return service::RunToJson(run, /*with_outputs=*/true); }
 
 Json::Value RunnerJson(const domain::RunnerInfo& r) {
   Json::Value v(Json::objectValue);

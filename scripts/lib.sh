@@ -16,7 +16,7 @@ KOD_APT_PACKAGES=(
   libfcgi-dev libgit2-dev libmysqlcppconn-dev libssl-dev libjsoncpp-dev libinih-dev
   libboost-dev libboost-filesystem-dev libcppunit-dev nginx mariadb-server git wrk hyperfine
   fcgiwrap spawn-fcgi pkg-config cmake g++ python3 curl systemd ca-certificates
-  python3-yaml python3-jsonschema
+  python3-yaml python3-jsonschema libcurl4-openssl-dev
 )
 
 # npm tools the tests run, pinned by tools/npm/package-lock.json (docs/openapi.yaml lint).

@@ -81,6 +81,7 @@ std::vector<std::pair<std::string, std::string>> HookEnv(const Config& c, const 
       {"KOD_REPOS_DIR", c.repos_dir},
       {"KOD_DEFAULT_BRANCH", c.default_branch},
       {"KOD_RUNNER_WAKE_DIR", c.wake_dir},
+      {"KOD_JOBS_WAKE_DIR", c.jobs_wake_dir},
       {"KOD_HOOK_REPO_ID", std::to_string(repo.id)},
       {"KOD_HOOK_REPO_NAME", repo.name},
   };

@@ -34,6 +34,12 @@ Status CancelRun(Request&, Response&);
 Status GetWorkflowStatus(Request&, Response&);
 Status RerunRun(Request&, Response&);
 
+Status ListWebhooks(Request&, Response&);
+Status CreateWebhook(Request&, Response&);
+Status DeleteWebhook(Request&, Response&);
+Status ListDeliveries(Request&, Response&);
+Status RedeliverWebhook(Request&, Response&);
+
 Status GitInfoRefs(Request&, Response&);
 Status GitUploadPack(Request&, Response&);
 Status GitReceivePack(Request&, Response&);

@@ -17,6 +17,8 @@ constexpr EnumName<Permission> kPermissionNames[] = {
     {Permission::WorkflowTrigger, "workflow:trigger"},
     {Permission::SecretsRead, "secrets:read"},
     {Permission::SecretsWrite, "secrets:write"},
+    {Permission::WebhookRead, "webhook:read"},
+    {Permission::WebhookWrite, "webhook:write"},
     {Permission::Admin, "admin"},
 };
 

@@ -8,10 +8,10 @@
 
 namespace kod::auth {
 
-/// The ten permission names of docs/api.md. `Admin` implies every other.
+/// The permission names of docs/api.md#permissions. `Admin` implies every other.
 enum class Permission {
   RepoRead, RepoWrite, RepoDelete, CollaboratorRead, CollaboratorWrite,
-  WorkflowRead, WorkflowTrigger, SecretsRead, SecretsWrite, Admin,
+  WorkflowRead, WorkflowTrigger, SecretsRead, SecretsWrite, WebhookRead, WebhookWrite, Admin,
 };
 
 /// "repo:read" → Permission::RepoRead; nullopt for an unknown name (exact, case-sensitive).

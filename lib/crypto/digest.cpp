@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <climits>
 #include <stdexcept>
@@ -27,6 +28,21 @@ std::string Sha256Hex(std::string_view data) {
     throw std::runtime_error(internal::OpenSslError("SHA-256 failed").message);
   }
   return internal::ToHex(md, md_len);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+           data.size(), mac, &len) == nullptr)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 15];
+  }
+  return out;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -17,6 +17,9 @@ std::string Sha256Hex(std::string_view data);
 /// True when `a` and `b` hold the same bytes. The time taken does not depend on where the
 /// contents differ (CRYPTO_memcmp); it does reveal whether the lengths differ, which is not secret
 /// for the fixed-length hashes this compares (docs/api.md#authentication: tokens compared in constant time).
+/// Lower-case hex HMAC-SHA256(key, data) (RFC 2104), e.g. for webhook signatures.
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 /// Standard Base64 (RFC 4648 §4, alphabet A-Z a-z 0-9 + /, '=' padding) without line breaks.

@@ -156,6 +156,18 @@ Result<std::string> DefaultBranch(const std::string& repo_path) {
   return HeadBranchOf(repo->get(), repo_path);
 }
 
+Result<bool> IsAncestor(const std::string& repo_path, const std::string& ancestor, const std::string& descendant) {
+  auto repo = OpenBare(repo_path);
+  if (!repo) return repo.status();
+  git_oid a, d;
+  if (git_oid_fromstr(&a, ancestor.c_str()) < 0 || git_oid_fromstr(&d, descendant.c_str()) < 0)
+    return InvalidArgument("not an object id");
+  if (git_oid_equal(&a, &d)) return true;
+  int rc = git_graph_descendant_of(repo->get(), &d, &a);
+  if (rc < 0) return rc == GIT_ENOTFOUND ? NotFound("object not found") : GitFailure("merge base", rc);
+  return rc == 1;
+}
+
 Status SetHeadBranch(const std::string& repo_path, const std::string& branch) {
   if (!ValidBranchName(branch)) return InvalidArgument("Invalid branch name: " + branch);
   auto repo = OpenBare(repo_path);

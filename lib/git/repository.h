@@ -45,6 +45,11 @@ Result<std::string> DefaultBranch(const std::string& repo_path);
 /// NotFound("Repository not found"); Internal.
 Status SetHeadBranch(const std::string& repo_path, const std::string& branch);
 
+/// True when commit `ancestor` is `descendant` or one of its ancestors (40-hex ids): a ref
+/// moving from `ancestor` to `descendant` is a fast-forward. Errors: NotFound for a missing
+/// object, Internal.
+Result<bool> IsAncestor(const std::string& repo_path, const std::string& ancestor, const std::string& descendant);
+
 /// The commit id (40 lower-case hex digits) refs/heads/<branch> points at.
 /// Errors: NotFound("Branch not found: <branch>") if the branch does not exist (including names
 /// that are not valid ref names); NotFound("Repository not found"); Internal.

@@ -2,6 +2,7 @@
 
 #include "lib/core/clock.h"
 #include "lib/store/repos.h"
+#include "lib/service/webhooks.h"
 #include "lib/store/runs.h"
 
 namespace kod::service {
@@ -61,14 +62,25 @@ Status FinishStep(Env& env, const domain::Run& run, int idx, const domain::StepR
   });
 }
 
+namespace {
+
+// What follows a run's end: the `workflow` webhook event (docs/webhooks.md#events).
+void RunFinished(Env& env, const domain::Run& run) { QueueWorkflowEvent(env, run); }
+
+}  // namespace
+
 Status FinishRun(Env& env, const domain::Run& run, const std::string& runner_id, domain::RunStatus outcome,
                  int64_t duration_ms, int64_t completed_at) {
   const bool success = outcome == domain::RunStatus::Completed;
+  std::optional<domain::Run> finished;
   Status s = env.db.Run([&] {
-    store::RunStore(env.db).Finish(run.seq, runner_id, outcome, success, duration_ms, completed_at);
+    store::RunStore runs(env.db);
+    finished.reset();
+    if (runs.Finish(run.seq, runner_id, outcome, success, duration_ms, completed_at)) finished = runs.FindBySeq(run.seq);
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  if (finished) RunFinished(env, *finished);
   // Retention: idempotent, so outside the transaction above (docs/configuration.md keep_runs).
   (void)env.db.Run([&] {
     store::RunStore(env.db).PruneFinished(run.repo_id, env.config.runner_keep_runs);
@@ -108,9 +120,16 @@ Result<std::vector<domain::Run>> RunningRunsOf(Env& env, const std::string& runn
 
 Result<bool> FailAbandonedRun(Env& env, const domain::Run& run, const std::string& step_name,
                               const std::string& error, int64_t now, std::optional<int64_t> stale_before) {
-  return env.db.Get<bool>([&]() -> Result<bool> {
-    return store::RunStore(env.db).FailAbandoned(run.seq, step_name, error, now, stale_before);
+  std::optional<domain::Run> failed;
+  auto done = env.db.Get<bool>([&]() -> Result<bool> {
+    store::RunStore runs(env.db);
+    failed.reset();
+    bool changed = runs.FailAbandoned(run.seq, step_name, error, now, stale_before);
+    if (changed) failed = runs.FindBySeq(run.seq);
+    return changed;
   });
+  if (done.ok() && failed) RunFinished(env, *failed);
+  return done;
 }
 
 }  // namespace kod::service

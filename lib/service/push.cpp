@@ -4,6 +4,7 @@
 #include "lib/domain/branches.h"
 #include "lib/git/repository.h"
 #include "lib/service/repos.h"
+#include "lib/service/webhooks.h"
 
 namespace kod::service {
 namespace {
@@ -42,6 +43,7 @@ std::vector<std::string> AfterPush(Env& env, const PushReport& push) {
   auto runs = QueuePushRuns(env, push.repo_id, push.repo_name, push.updates);
   if (runs.ok()) lines = std::move(*runs);
   else lines.push_back("Kod: workflow runs not queued: " + runs.status().message);
+  QueuePushEvent(env, push);
   return lines;
 }
 

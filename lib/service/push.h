@@ -30,7 +30,8 @@ struct PushReport {
 
 /// After a push: when it created branches and HEAD's branch does not exist, HEAD moves to the
 /// branch domain::ChooseHeadBranch picks (storage.default_branch, main, master, first in byte
-/// order; docs/api.md#default-branch); then the push runs are queued (QueuePushRuns). Returns the
+/// order; docs/api.md#default-branch); then the push runs are queued (QueuePushRuns) and the
+/// `push` webhook event (QueuePushEvent). Returns the
 /// lines to show the pusher ("remote: ..."); failures become such lines too, never an error.
 std::vector<std::string> AfterPush(Env& env, const PushReport& push);
 

@@ -120,6 +120,21 @@ expect_status GET '/repos/doc-repo/workflows?limit=1' 200
 expect_status GET '/repos/doc-repo/workflows?limit=0' 400
 expect_status GET /repos/doc-repo/workflows/zzzzzzzzzzzz 404
 
+# --- webhooks (no receiver: the delivery stays pending or fails; the records are what is checked)
+expect_status POST /repos/doc-repo/webhooks 201 "${J[@]}" -d '{"url":"https://example.invalid/hook","events":["push"],"secret":"x"}'
+hook_id=$(json_field id)
+expect_status POST /repos/doc-repo/webhooks 400 "${J[@]}" -d '{"url":"ftp://example.invalid/"}'
+expect_status GET /repos/doc-repo/webhooks 200
+kod_git -C "$KOD_TEST_DIR/clone" commit -q --allow-empty -m hook
+kod_git -C "$KOD_TEST_DIR/clone" push -q origin HEAD:main 2>/dev/null
+expect_status GET "/repos/doc-repo/webhooks/$hook_id/deliveries" 200
+delivery_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$KOD_LAST_BODY_FILE")
+expect_status GET "/repos/doc-repo/webhooks/$hook_id/deliveries?page=0" 400
+expect_status POST "/repos/doc-repo/webhooks/$hook_id/deliveries/$delivery_id/retry" 202
+expect_status POST "/repos/doc-repo/webhooks/$hook_id/deliveries/zzzzzzzzzzzz/retry" 404
+expect_status DELETE "/repos/doc-repo/webhooks/$hook_id" 204
+expect_status DELETE "/repos/doc-repo/webhooks/$hook_id" 404
+
 # --- HEAD and OPTIONS
 expect_status HEAD /health 200 --noauth
 expect_status HEAD /repos/doc-repo 200
@@ -127,6 +142,7 @@ expect_status HEAD /repos/doc-repo 401 --noauth
 expect_status OPTIONS /repos/doc-repo 204
 
 # --- rename and delete last
+expect_status PATCH /repos/doc-repo 200 "${J[@]}" -d '{"defaultBranch":"main"}'
 expect_status PATCH /repos/doc-repo 200 "${J[@]}" -d '{"name":"doc-repo2"}'
 expect_status DELETE /repos/doc-repo2 204
 expect_status DELETE "/tokens/$reader_id" 204

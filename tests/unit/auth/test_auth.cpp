@@ -58,7 +58,7 @@ class AuthTest : public CppUnit::TestFixture {
   void EveryPermissionHasItsOneName() {
     const char* expected[] = {"repo:read",     "repo:write",       "repo:delete",  "collaborator:read",
                               "collaborator:write", "workflow:read", "workflow:trigger", "secrets:read",
-                              "secrets:write", "admin"};
+                              "secrets:write", "webhook:read", "webhook:write", "admin"};
     CPPUNIT_ASSERT_EQUAL(static_cast<int>(Permission::Admin) + 1, static_cast<int>(std::size(expected)));
     for (int i = 0; i <= static_cast<int>(Permission::Admin); ++i) {
       const Permission p = static_cast<Permission>(i);

@@ -14,6 +14,7 @@ using namespace std::string_literals;
 class DigestTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(DigestTest);
   CPPUNIT_TEST(Sha256OfAbcMatchesFips180Vector);
+  CPPUNIT_TEST(HmacSha256MatchesRfc4231Case2);
   CPPUNIT_TEST(Sha256OfEmptyStringMatchesKnownValue);
   CPPUNIT_TEST(Sha256OfTwoBlockMessageMatchesFips180Vector);
   CPPUNIT_TEST(Sha256HashesEmbeddedNulBytes);
@@ -28,6 +29,11 @@ class DigestTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE_END();
 
  public:
+  void HmacSha256MatchesRfc4231Case2() {
+    CPPUNIT_ASSERT_EQUAL(std::string("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+                         HmacSha256Hex("Jefe", "what do ya want for nothing?"));
+  }
+
   void Sha256OfAbcMatchesFips180Vector() {
     // FIPS 180-2 Appendix B.1.
     CPPUNIT_ASSERT_EQUAL("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"s,
