@@ -99,7 +99,9 @@ kod_git -C "$KOD_TEST_DIR/hooks" push -q origin HEAD:main 2>/dev/null
 sha=$(kod_git -C "$KOD_TEST_DIR/hooks" rev-parse HEAD)
 
 wait_received /ok 1 30 || fail "no push delivery within 30 s"
-push_req=$(received /ok | head -1)
+push_req=$(received /ok | python3 -c 'import json,sys
+push = [l.strip() for l in sys.stdin if json.loads(json.loads(l)["body"])["event"] == "push"]
+print(push[0] if push else "{}")')
 python3 - "$push_req" "$sha" "$push_t" <<'PY' >"$KOD_TEST_DIR/push-checks" || true
 import hashlib, hmac, json, sys
 r = json.loads(sys.argv[1]); h = {k.lower(): v for k, v in r["headers"].items()}; b = json.loads(r["body"])
